@@ -1,0 +1,52 @@
+"""session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
+
+from chalice import Chalice
+
+from chalicelib.api import session_routes as sessions
+from chalicelib.api import settings_routes as settings
+from chalicelib.api import static_routes as static
+from chalicelib.api.http import middleware
+
+app = Chalice(app_name="session-audit")
+app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
+app.register_middleware(middleware, "http")
+
+
+@app.route("/openapi.yaml", methods=["GET"])
+def openapi_document():
+    return static.openapi()
+
+
+@app.route("/sessions", methods=["GET"])
+def list_sessions():
+    return sessions.list_sessions(app.current_request)
+
+
+@app.route("/sessions", methods=["POST"])
+def start_session():
+    return sessions.start(app.current_request)
+
+
+@app.route("/sessions/rdp-session", methods=["POST"])
+def start_rdp_session():
+    return sessions.start_rdp(app.current_request)
+
+
+@app.route("/sessions/{session_id}", methods=["GET"])
+def get_session(session_id):
+    return sessions.get_session(app.current_request, session_id)
+
+
+@app.route("/settings/recording", methods=["GET"])
+def get_recording_settings():
+    return settings.get_recording(app.current_request)
+
+
+@app.route("/settings/recording", methods=["PUT"])
+def put_recording_settings():
+    return settings.put_recording(app.current_request)
+
+
+@app.route("/connections/{connection_id}", methods=["PUT"])
+def put_connection(connection_id):
+    return settings.put_connection(app.current_request, connection_id)

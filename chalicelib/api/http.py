@@ -1,0 +1,39 @@
+"""The HTTP edge: authentication of every data route and error mapping, as one Chalice middleware."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import errors
+from chalicelib.api.auth import authenticate
+from chalicelib.container import services
+from chalicelib.domain.access import Caller
+
+# Routes anyone may fetch: the viewer's static files and the API document. Everything else needs a token.
+PUBLIC_ROUTES = frozenset({"/", "/openapi.yaml", "/viewer/{name}", "/viewer/vendor/{name}"})
+_CALLER = "sessionAuditCaller"
+
+
+def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    def handle() -> Response:
+        if request.context.get("resourcePath") not in PUBLIC_ROUTES:
+            request.context[_CALLER] = authenticate(request.headers, services().settings)
+        return get_response(request)
+
+    return errors.guarded(handle)
+
+
+def caller(request: Request) -> Caller:
+    found: Caller = request.context[_CALLER]
+    return found
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})

@@ -1,0 +1,128 @@
+"""Request parsing and validation: every malformed id, body or query value becomes a 400 here."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from chalicelib.domain.sessions import ListFilters, Owner, iso
+from chalicelib.errors import BadRequest, UnsupportedMediaType
+
+_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+MAX_LIMIT = 2000
+DEFAULT_LIMIT = 25
+MAX_PAGE = 100_000
+MAX_SKIPPED = 200_000  # page * limit beyond this must use the cursor: a page walk costs what it skips
+
+
+def valid_id(value: Any, what: str = "id") -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _ID.fullmatch(value) or set(value) == {"."}:
+        raise BadRequest(f"{what} must be 1 to 128 letters, digits, '-', '_' or '.'")
+    return value
+
+
+def json_body(raw: bytes | None, content_type: str | None) -> Any:
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    if not raw:
+        raise BadRequest("a JSON body is required")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8") from exc
+    except ValueError as exc:
+        raise BadRequest("body is not valid JSON") from exc
+
+
+def json_object(raw: bytes | None, content_type: str | None, allowed: Iterable[str] | None = None) -> dict[str, Any]:
+    """The body as a JSON object; with `allowed`, any other field is a 400 (None: extra fields are ignored)."""
+    body = json_body(raw, content_type)
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    unknown = sorted(set(body) - set(allowed)) if allowed is not None else []
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    return body
+
+
+def on_behalf(body: Mapping[str, Any]) -> Owner | None:
+    """The owner an ingest token names in a body ({"userId", "username"}), if any."""
+    if body.get("userId") is None:
+        return None
+    user_id = valid_id(body["userId"], "userId")
+    return Owner(user_id, optional_string(body, "username") or user_id)
+
+
+def one_of(value: Any, choices: Iterable[str], what: str) -> str:
+    options = tuple(choices)
+    if value not in options:
+        raise BadRequest(f"{what} must be one of: {', '.join(options)}")
+    return str(value)
+
+
+def optional_string(body: Mapping[str, Any], name: str, max_length: int = 256) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        raise BadRequest(f"{name} must be a string of 1 to {max_length} characters")
+    return value
+
+
+def boolean(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest(f"{what} must be true or false")
+    return value
+
+
+def query_int(query: Mapping[str, str], name: str, default: int, lowest: int, highest: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,9}", raw):
+        raise BadRequest(f"{name} must be an integer from {lowest} to {highest}")
+    value = int(raw)
+    if not lowest <= value <= highest:
+        raise BadRequest(f"{name} must be an integer from {lowest} to {highest}")
+    return value
+
+
+def iso_time(raw: str, what: str) -> str:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{what} must be an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return iso(moment)
+    except (OverflowError, ValueError) as exc:
+        raise BadRequest(f"{what} is out of range") from exc
+
+
+def list_filters(query: Mapping[str, str], protocols: Iterable[str]) -> ListFilters:
+    user_id = query.get("userId")
+    protocol = query.get("protocol")
+    start = iso_time(query["from"], "from") if query.get("from") else None
+    end = iso_time(query["to"], "to") if query.get("to") else None
+    if start is not None and end is not None and start > end:
+        raise BadRequest("from must not be after to")
+    return ListFilters(
+        user_id=valid_id(user_id, "userId") if user_id else None,
+        protocol=one_of(protocol, protocols, "protocol") if protocol else None,
+        start=start,
+        end=end,
+    )
+
+
+def paging(query: Mapping[str, str]) -> tuple[int, int]:
+    page = query_int(query, "page", 1, 1, MAX_PAGE)
+    limit = query_int(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    if (page - 1) * limit > MAX_SKIPPED:
+        raise BadRequest(f"page * limit may skip at most {MAX_SKIPPED} items; use cursor for deeper pages")
+    return page, limit

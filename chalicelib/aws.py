@@ -1,0 +1,57 @@
+"""AWS clients, built lazily on first use so that importing the app touches nothing (cold starts stay cheap).
+
+boto3 itself honours AWS_ENDPOINT_URL, which is how the local stack points everything at moto's server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_lambda.client import LambdaClient
+    from mypy_boto3_s3.client import S3Client
+
+
+@lru_cache(maxsize=1)
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+def _config(**extra: Any) -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 4}, **extra)
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> DynamoDBClient:
+    return _session().client("dynamodb", config=_config())
+
+
+@lru_cache(maxsize=4)
+def table(name: str) -> Table:
+    return _session().resource("dynamodb", config=_config()).Table(name)
+
+
+@lru_cache(maxsize=2)
+def s3_client(addressing_style: str = "auto") -> S3Client:
+    # SigV4 always: presigned URLs must be SigV4 on AWS (SigV2 is refused for new buckets and KMS objects).
+    return _session().client(
+        "s3", config=_config(signature_version="s3v4", s3={"addressing_style": addressing_style})
+    )
+
+
+@lru_cache(maxsize=1)
+def lambda_client() -> LambdaClient:
+    return _session().client("lambda", config=_config())
+
+
+def reset() -> None:
+    """Forget every client (tests that switch between moto and a server call this)."""
+    for getter in (_session, dynamodb_client, table, s3_client, lambda_client):
+        getter.cache_clear()

@@ -1,0 +1,54 @@
+"""Domain errors. The API layer maps each to its HTTP status in one place (chalicelib/api/errors.py).
+
+They subclass ChaliceUnhandledError because that is Chalice's documented way to let an exception raised in a
+view reach the middleware instead of being turned into a 500 by the framework.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import ChaliceUnhandledError
+
+
+class ServiceError(ChaliceUnhandledError):
+    status = 500
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+
+
+class Unavailable(ServiceError):
+    """AWS throttled or failed in a way the client may retry."""
+
+    status = 503

@@ -1,0 +1,115 @@
+"""Configuration, read and validated once from the environment (see README, Configuration)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Mapping
+
+ALL_PERMISSIONS = frozenset(
+    {
+        "sessions.view_own",
+        "sessions.view_any",
+        "sessions.delete",
+        "sessions.ingest",
+        "settings.manage",
+    }
+)
+
+DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": ALL_PERMISSIONS,
+    "user": frozenset({"sessions.view_own"}),
+}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    jwt_secret: str
+    role_permissions: Mapping[str, frozenset[str]] = field(default_factory=lambda: DEFAULT_ROLE_PERMISSIONS)
+    playback_origins: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+    presign_ttl_seconds: int = 3600
+    finalize_grace_seconds: float = 3.0
+    idle_timeout_video_seconds: int = 600
+    idle_timeout_terminal_seconds: int = 86400
+    audit_retention_days: int = 365
+    s3_addressing_style: str = "auto"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
+def _role_permissions(raw: str | None) -> Mapping[str, frozenset[str]]:
+    if not raw:
+        return DEFAULT_ROLE_PERMISSIONS
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError("ROLE_PERMISSIONS must be a JSON object") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(perms, list) and all(isinstance(p, str) for p in perms) for perms in parsed.values()
+    ):
+        raise ConfigError("ROLE_PERMISSIONS must map each role to a list of permission strings")
+    return {role: frozenset(perms) for role, perms in parsed.items()}
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(f"{name} must be set")
+    return value
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    origins = tuple(o.strip().rstrip("/") for o in env.get("PLAYBACK_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        table_name=_required(env, "TABLE_NAME"),
+        bucket_name=_required(env, "BUCKET_NAME"),
+        jwt_secret=_required(env, "JWT_SECRET"),
+        role_permissions=_role_permissions(env.get("ROLE_PERMISSIONS")),
+        playback_origins=origins,
+        kms_key_id=env.get("KMS_KEY_ID") or None,
+        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60),
+        finalize_grace_seconds=_float(env, "FINALIZE_GRACE_SECONDS", 3.0),
+        idle_timeout_video_seconds=_int(env, "IDLE_TIMEOUT_VIDEO_SECONDS", 600, minimum=1),
+        idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
+        audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
+        s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "auto") or "auto",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; tests that change the environment call `get_settings.cache_clear()`."""
+    return load_settings(os.environ)

@@ -1,0 +1,70 @@
+"""Exact totals kept in sharded counter items, so no single item takes every write.
+
+Writers add to one random shard, inside the same transaction as the change they count; readers sum all
+shards with one BatchGetItem.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any, Mapping
+
+from chalicelib.store import keys
+from chalicelib.store.dynamo import plain, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+COUNTER_NAMES = ("sessions", "recordings", "fileSessions", "bytes")
+
+
+def counter_update(table_name: str, deltas: Mapping[str, int], shard: int | None = None) -> dict[str, Any]:
+    """A TransactWriteItems `Update` entry that adds `deltas` to one shard."""
+    if shard is None:
+        shard = random.randrange(keys.STATS_SHARDS)
+    names = {f"#c{i}": name for i, name in enumerate(deltas)}
+    values = {f":d{i}": delta for i, delta in enumerate(deltas.values())}
+    expr = "ADD " + ", ".join(f"#c{i} :d{i}" for i in range(len(deltas)))
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": {"PK": keys.stats_pk(shard), "SK": keys.META},
+            "UpdateExpression": expr,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+class Counters:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def add(self, deltas: Mapping[str, int], shard: int | None = None) -> None:
+        update = counter_update(self._table.name, deltas, shard)["Update"]
+        del update["TableName"]
+        try:
+            self._table.update_item(**update)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    def totals(self) -> dict[str, int]:
+        request = {
+            self._table.name: {
+                "Keys": [{"PK": keys.stats_pk(s), "SK": keys.META} for s in range(keys.STATS_SHARDS)],
+                "ConsistentRead": True,
+            }
+        }
+        items: list[dict[str, Any]] = []
+        try:
+            while request:
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                items.extend(response["Responses"].get(self._table.name, []))
+                request = response.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+        except Exception as exc:
+            raise translate(exc) from exc
+        totals = dict.fromkeys(COUNTER_NAMES, 0)
+        for item in items:
+            for name in COUNTER_NAMES:
+                totals[name] += int(plain(item.get(name, 0)))
+        return totals
