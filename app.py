@@ -1,6 +1,6 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
-from chalice import Chalice
+from chalice.app import Chalice, Request
 
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
@@ -12,6 +12,10 @@ app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
 app.register_middleware(middleware, "http")
 
 
+def request() -> Request:
+    return app.current_request  # type: ignore[return-value]  # always set while a view runs
+
+
 @app.route("/openapi.yaml", methods=["GET"])
 def openapi_document():
     return static.openapi()
@@ -19,34 +23,34 @@ def openapi_document():
 
 @app.route("/sessions", methods=["GET"])
 def list_sessions():
-    return sessions.list_sessions(app.current_request)
+    return sessions.list_sessions(request())
 
 
 @app.route("/sessions", methods=["POST"])
 def start_session():
-    return sessions.start(app.current_request)
+    return sessions.start(request())
 
 
 @app.route("/sessions/rdp-session", methods=["POST"])
 def start_rdp_session():
-    return sessions.start_rdp(app.current_request)
+    return sessions.start_rdp(request())
 
 
 @app.route("/sessions/{session_id}", methods=["GET"])
 def get_session(session_id):
-    return sessions.get_session(app.current_request, session_id)
+    return sessions.get_session(request(), session_id)
 
 
 @app.route("/settings/recording", methods=["GET"])
 def get_recording_settings():
-    return settings.get_recording(app.current_request)
+    return settings.get_recording(request())
 
 
 @app.route("/settings/recording", methods=["PUT"])
 def put_recording_settings():
-    return settings.put_recording(app.current_request)
+    return settings.put_recording(request())
 
 
 @app.route("/connections/{connection_id}", methods=["PUT"])
 def put_connection(connection_id):
-    return settings.put_connection(app.current_request, connection_id)
+    return settings.put_connection(request(), connection_id)

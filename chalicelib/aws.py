@@ -30,25 +30,29 @@ def _config(**extra: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
-    return _session().client("dynamodb", config=_config())
+    client: DynamoDBClient = _session().client("dynamodb", config=_config())
+    return client
 
 
 @lru_cache(maxsize=4)
 def table(name: str) -> Table:
-    return _session().resource("dynamodb", config=_config()).Table(name)
+    found: Table = _session().resource("dynamodb", config=_config()).Table(name)
+    return found
 
 
 @lru_cache(maxsize=2)
 def s3_client(addressing_style: str = "auto") -> S3Client:
     # SigV4 always: presigned URLs must be SigV4 on AWS (SigV2 is refused for new buckets and KMS objects).
-    return _session().client(
+    client: S3Client = _session().client(
         "s3", config=_config(signature_version="s3v4", s3={"addressing_style": addressing_style})
     )
+    return client
 
 
 @lru_cache(maxsize=1)
 def lambda_client() -> LambdaClient:
-    return _session().client("lambda", config=_config())
+    client: LambdaClient = _session().client("lambda", config=_config())
+    return client
 
 
 def reset() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.errors import ServiceError
 from chalicelib.settings import ConfigError

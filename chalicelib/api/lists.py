@@ -8,6 +8,7 @@ from chalicelib.api import cursors, params
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.sessions import visible_query
+from chalicelib.errors import BadRequest
 from chalicelib.store.sessions import ListQuery, Page
 
 
@@ -31,7 +32,7 @@ def list_page(
         query = visible_query(kind, caller, filters)
     except access.NothingVisible:
         if cursor:
-            raise params.BadRequest("invalid cursor") from None
+            raise BadRequest("invalid cursor") from None
         return [], {"page": page, "limit": limit, "nextCursor": None}
     scope = _scope(query)
     start_key = cursors.decode(cursor, scope, secret)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Iterable, Mapping
 
 from chalicelib.domain.sessions import ListFilters, Owner, iso
@@ -25,21 +25,23 @@ def valid_id(value: Any, what: str = "id") -> str:
     return value
 
 
-def json_body(raw: bytes | None, content_type: str | None) -> Any:
+def json_body(raw: bytes | str | None, content_type: str | None) -> Any:
     media = (content_type or "application/json").split(";")[0].strip().lower()
     if media != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
     if not raw:
         raise BadRequest("a JSON body is required")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not UTF-8") from exc
     except ValueError as exc:
         raise BadRequest("body is not valid JSON") from exc
 
 
-def json_object(raw: bytes | None, content_type: str | None, allowed: Iterable[str] | None = None) -> dict[str, Any]:
+def json_object(
+    raw: bytes | str | None, content_type: str | None, allowed: Iterable[str] | None = None
+) -> dict[str, Any]:
     """The body as a JSON object; with `allowed`, any other field is a 400 (None: extra fields are ignored)."""
     body = json_body(raw, content_type)
     if not isinstance(body, dict):
@@ -98,7 +100,7 @@ def iso_time(raw: str, what: str) -> str:
     except ValueError as exc:
         raise BadRequest(f"{what} must be an ISO 8601 time") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
         return iso(moment)
     except (OverflowError, ValueError) as exc:

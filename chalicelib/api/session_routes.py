@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from chalicelib.api import lists, params, shapes
 from chalicelib.api.http import caller, json_response, query

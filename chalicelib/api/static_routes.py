@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from chalice import Response
+from chalice.app import Response
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 

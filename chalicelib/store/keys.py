@@ -1,13 +1,13 @@
 """Every key shape of the one DynamoDB table, in one screen.
 
-| item                 | PK                   | SK                          | index entries                              |
-|----------------------|----------------------|-----------------------------|--------------------------------------------|
-| session              | SESSION#<id>         | META                        | GSI1 USER#<uid>#SESSION, GSI2 ALL#SESSION, |
-|                      |                      |                             | GSI3 PROTOCOL#SESSION#<p>; SK <startedAt>#<id> |
-| file session         | FILES#<id>           | META                        | as sessions, kind FILES                    |
-| connection           | CONNECTION#<id>      | META                        |                                            |
-| recording settings   | SETTINGS             | RECORDING                   |                                            |
-| totals (sharded)     | STATS#<00..15>       | META                        |                                            |
+| item                 | PK              | SK             | list indexes (SK: <startedAt>#<id>)          |
+|----------------------|-----------------|----------------|----------------------------------------------|
+| session              | SESSION#<id>    | META           | GSI1 USER#<uid>#SESSION, GSI2 ALL#SESSION,   |
+|                      |                 |                | GSI3 PROTOCOL#SESSION#<protocol>             |
+| file session         | FILES#<id>      | META           | as sessions, with FILES for SESSION          |
+| connection           | CONNECTION#<id> | META           |                                              |
+| recording settings   | SETTINGS        | RECORDING      |                                              |
+| totals (sharded)     | STATS#<00..15>  | META           |                                              |
 
 List sort keys start with the ISO `startedAt`, so a time range is a key condition and a purge can hide
 everything before a moment with one watermark instead of touching every row.

@@ -68,4 +68,5 @@ class SettingsRepository:
             )
         except Exception as exc:
             raise translate(exc) from exc
-        return plain(response["Attributes"])
+        stored: dict[str, Any] = plain(response["Attributes"])
+        return stored
