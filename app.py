@@ -2,6 +2,7 @@
 
 from chalice.app import Chalice, Request
 
+from chalicelib.api import audit_routes as audit
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
@@ -54,3 +55,43 @@ def put_recording_settings():
 @app.route("/connections/{connection_id}", methods=["PUT"])
 def put_connection(connection_id):
     return settings.put_connection(request(), connection_id)
+
+
+@app.route("/sessions/{session_id}/commands", methods=["POST"])
+def add_commands(session_id):
+    return audit.add_commands(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/commands", methods=["GET"])
+def list_commands(session_id):
+    return audit.list_commands(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/recording/events", methods=["POST"])
+def add_input_events(session_id):
+    return audit.add_input_events(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/recording/events", methods=["GET"])
+def list_input_events(session_id):
+    return audit.list_input_events(request(), session_id)
+
+
+@app.route("/file-sessions", methods=["GET"])
+def list_file_sessions():
+    return audit.list_file_sessions(request())
+
+
+@app.route("/file-sessions/{session_id}/events", methods=["POST"])
+def add_file_events(session_id):
+    return audit.add_file_events(request(), session_id)
+
+
+@app.route("/file-sessions/{session_id}/events", methods=["GET"])
+def list_file_events(session_id):
+    return audit.list_file_events(request(), session_id)
+
+
+@app.route("/file-sessions/{session_id}/export", methods=["GET"])
+def export_file_session(session_id):
+    return audit.export_file_session(request(), session_id)

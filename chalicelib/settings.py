@@ -42,6 +42,9 @@ class Settings:
     idle_timeout_terminal_seconds: int = 86400
     audit_retention_days: int = 365
     s3_addressing_style: str = "auto"
+    # Answers bigger than this go to S3 and the client is redirected there: a Lambda response carries at most
+    # 6 MB, measured after the body is JSON-escaped into the proxy envelope (see docs/audit-records.md).
+    max_response_bytes: int = 5_000_000
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -106,6 +109,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
         audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
         s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "auto") or "auto",
+        max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", 5_000_000, minimum=1),
     )
 
 

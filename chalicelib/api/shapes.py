@@ -33,3 +33,19 @@ def recording_settings(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def connection(item: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
     return {"id": connection_id, "name": item.get("name"), "recordingEnabled": item.get("recordingEnabled", True)}
+
+
+_COMMAND_FIELDS = ("id", "timestamp", "elapsed", "command", "output_preview")
+_FILE_EVENT_FIELDS = ("id", "timestamp", "action", "path", "detail")
+
+
+def command(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: record.get(name) for name in _COMMAND_FIELDS}
+
+
+def input_event(elapsed: int | float, event_type: str) -> dict[str, Any]:
+    return {"elapsed": elapsed, "event_type": event_type}
+
+
+def file_event(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: record.get(name) for name in _FILE_EVENT_FIELDS}

@@ -4,10 +4,17 @@
 |----------------------|-----------------|----------------|----------------------------------------------|
 | session              | SESSION#<id>    | META           | GSI1 USER#<uid>#SESSION, GSI2 ALL#SESSION,   |
 |                      |                 |                | GSI3 PROTOCOL#SESSION#<protocol>             |
+| command (SSH)        | SESSION#<id>    | CMD#<elapsed>#<batch>#<n>                                     |
+| input events, packed | SESSION#<id>    | EVENTS#<first elapsed>#<batch>#<part> (<= 5,000 events)       |
 | file session         | FILES#<id>      | META           | as sessions, with FILES for SESSION          |
+| file event           | FILES#<id>      | EVENT#<batch>#<n> (read back in timestamp order)              |
+| file batch marker    | FILES#<id>      | BATCH#<batch> (the batch is counted in eventCount)            |
 | connection           | CONNECTION#<id> | META           |                                              |
 | recording settings   | SETTINGS        | RECORDING      |                                              |
 | totals (sharded)     | STATS#<00..15>  | META           |                                              |
+
+<elapsed> is `sortable_elapsed()`: the number zero-padded, so commands sort by elapsed. <batch> is a digest of
+the validated batch, so a retried batch lands on the same keys instead of duplicating its records.
 
 List sort keys start with the ISO `startedAt`, so a time range is a key condition and a purge can hide
 everything before a moment with one watermark instead of touching every row.
@@ -22,6 +29,12 @@ STATS_PK = "STATS"
 STATS_SHARDS = 16
 SETTINGS_PK = "SETTINGS"
 RECORDING_SETTINGS_SK = "RECORDING"
+
+COMMAND_PREFIX = "CMD#"
+EVENTS_PREFIX = "EVENTS#"
+FILE_EVENT_PREFIX = "EVENT#"
+FILE_BATCH_PREFIX = "BATCH#"
+ELAPSED_DIGITS = 12  # elapsed values are below 10**12 (params refuse more): 31,000 years in seconds
 
 BY_USER_INDEX = "GSI1"
 ALL_INDEX = "GSI2"
@@ -72,3 +85,29 @@ def list_index_keys(kind: str, user_id: str, protocol: str, started_at: str, ite
         "GSI3PK": by_protocol_pk(kind, protocol),
         "GSI3SK": sk,
     }
+
+
+def sortable_elapsed(elapsed: int | float) -> str:
+    """`elapsed` (0 <= elapsed < 10**12) as text whose string order is its numeric order."""
+    from decimal import Decimal
+
+    exact = Decimal(repr(elapsed)) if isinstance(elapsed, float) else Decimal(elapsed)
+    whole, _, fraction = format(exact, "f").partition(".")
+    # '#' (after the key) sorts before '.', so 1 < 1.5; fractions compare digit by digit.
+    return f"{int(whole):0{ELAPSED_DIGITS}d}" + (f".{fraction}" if fraction else "")
+
+
+def command_sk(elapsed_key: str, batch: str, index: int) -> str:
+    return f"{COMMAND_PREFIX}{elapsed_key}#{batch}#{index:04d}"
+
+
+def events_sk(first_elapsed_key: str, batch: str, part: int) -> str:
+    return f"{EVENTS_PREFIX}{first_elapsed_key}#{batch}#{part:02d}"
+
+
+def file_event_sk(batch: str, index: int) -> str:
+    return f"{FILE_EVENT_PREFIX}{batch}#{index:04d}"
+
+
+def file_batch_sk(batch: str) -> str:
+    return f"{FILE_BATCH_PREFIX}{batch}"

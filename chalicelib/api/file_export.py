@@ -1,0 +1,55 @@
+"""A file session's export: JSON (the session and its events) or CSV, one row per event.
+
+The CSV is written by the csv module (quoting commas, quotes and line breaks) and is safe to open in a
+spreadsheet: a cell that starts with = + - @, a tab or a carriage return would be read as a formula there, so it
+is prefixed with an apostrophe (OWASP's advice on CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from chalicelib.api import shapes
+
+CSV_COLUMNS = ("session_id", "connection", "username", "protocol", "session_started", "session_ended",
+               "timestamp", "action", "path", "detail")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("json", "csv")
+
+
+def neutralised(cell: Any) -> str:
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def detail_text(detail: Any) -> str:
+    if detail is None:
+        return ""
+    if isinstance(detail, str):
+        return detail
+    return json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_text(session: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)  # the excel dialect: minimal quoting, \r\n row ends (RFC 4180)
+    writer.writerow(CSV_COLUMNS)
+    fixed = (session.get("id"), session.get("connectionName"), session.get("username"), session.get("protocol"),
+             session.get("startedAt"), session.get("endedAt"))
+    for event in events:
+        row = (*fixed, event.get("timestamp"), event.get("action"), event.get("path"), detail_text(event.get("detail")))
+        writer.writerow([neutralised(cell) for cell in row])
+    return out.getvalue()
+
+
+def json_body(session: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"session": shapes.file_session(session), "events": [shapes.file_event(e) for e in events]}
+
+
+def filename(session_id: str, export_format: str) -> str:
+    # ids are [A-Za-z0-9._-] (params.valid_id): safe inside a quoted Content-Disposition filename
+    return f"file-session-{session_id}.{export_format}"

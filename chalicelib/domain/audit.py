@@ -1,0 +1,181 @@
+"""Audit records: what was typed (SSH commands), clicked (RDP input events) and transferred (file sessions).
+
+Batches arrive validated (chalicelib/api/batches.py). Each is named by a digest of its content, and every record
+of it is keyed by that digest: a gateway retrying a batch rewrites the same records instead of adding copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import access
+from chalicelib.domain.access import Caller
+from chalicelib.domain.sessions import Clock, Owner, iso, owner_for_write, utc_now
+from chalicelib.errors import NotFound
+from chalicelib.store.audit import AuditRepository, FileEventRepository, InputEvent
+from chalicelib.store.dynamo import ConditionFailed
+from chalicelib.store.sessions import SessionRepository
+from chalicelib.store.settings_store import SettingsRepository
+
+Elapsed = int | float
+INPUT_EVENT_TYPES = ("click", "key", "move")
+FILE_ACTIONS = ("browse", "download", "upload", "mkdir", "delete", "rename", "chmod", "copy")
+
+
+@dataclass(frozen=True)
+class Command:
+    elapsed: Elapsed
+    command: str
+    output_preview: str
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    action: str
+    path: str
+    detail: Any = None  # a JSON object, a string, or None
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class FileBatch:
+    protocol: str
+    connection_id: str
+    events: tuple[FileEvent, ...]
+    on_behalf: Owner | None = None
+
+
+def batch_digest(content: Any) -> str:
+    """16 hex digits naming a batch by its content (json.dumps keeps 1 and 1.0 apart, as the records do)."""
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class AuditService:
+    """SSH commands and RDP input events of a session created by POST /sessions."""
+
+    def __init__(self, sessions: SessionRepository, records: AuditRepository, clock: Clock = utc_now) -> None:
+        self._sessions = sessions
+        self._records = records
+        self._clock = clock
+
+    def _writable(self, caller: Caller, session_id: str) -> None:
+        access.writable(caller, self._sessions.get(session_id))
+
+    def _readable(self, caller: Caller, session_id: str) -> None:
+        access.readable(caller, self._sessions.get(session_id))
+
+    def add_commands(self, caller: Caller, session_id: str, commands: Sequence[Command]) -> None:
+        self._writable(caller, session_id)
+        if not commands:
+            return
+        batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
+        received = iso(self._clock())
+        self._records.put_commands(session_id, batch, [
+            {
+                "id": f"cmd_{batch}{index:04d}",
+                # the gateway's time when it sends one; else when the service received the batch
+                "timestamp": command.timestamp or received,
+                "elapsed": command.elapsed,
+                "command": command.command,
+                "output_preview": command.output_preview,
+            }
+            for index, command in enumerate(commands)
+        ])
+
+    def commands(self, caller: Caller, session_id: str) -> list[dict[str, Any]]:
+        self._readable(caller, session_id)
+        return self._records.commands(session_id)
+
+    def add_events(self, caller: Caller, session_id: str, events: Sequence[InputEvent]) -> None:
+        self._writable(caller, session_id)
+        if not events:
+            return
+        batch = batch_digest([list(event) for event in events])
+        self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of))
+
+    def events(self, caller: Caller, session_id: str) -> list[InputEvent]:
+        """Every input event, in elapsed order (equal elapsed: the order they were sent in)."""
+        self._readable(caller, session_id)
+        return sorted(self._records.events(session_id), key=_elapsed_of)
+
+
+def _elapsed_of(event: InputEvent) -> Elapsed:
+    return event[0]
+
+
+class FileSessionService:
+    """File-transfer sessions: created by their first batch of events, read and exported whole."""
+
+    def __init__(
+        self,
+        sessions: SessionRepository,
+        records: FileEventRepository,
+        settings: SettingsRepository,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._records = records
+        self._settings = settings
+        self._clock = clock
+
+    def add_events(self, caller: Caller, session_id: str, batch: FileBatch) -> None:
+        received = iso(self._clock())
+        times = [event.timestamp or received for event in batch.events]
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._create(caller, session_id, batch, min(times))
+        access.writable(caller, session, "file session")
+        digest = batch_digest([[e.action, e.path, e.detail, e.timestamp] for e in batch.events])
+        self._records.put_events(session_id, digest, [
+            {
+                "id": f"evt_{digest}{index:04d}",
+                "timestamp": timestamp,
+                "action": event.action,
+                "path": event.path,
+                "detail": event.detail,
+                "receivedAt": received,
+            }
+            for index, (event, timestamp) in enumerate(zip(batch.events, times, strict=True))
+        ])
+        # counted after the events are stored: a batch that failed half-way is counted by its retry, once
+        self._records.count_batch(session_id, digest, len(batch.events))
+        self._records.move_end(session_id, max(times))
+
+    def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> dict[str, Any]:
+        owner = owner_for_write(caller, batch.on_behalf)
+        _, connection = self._settings.recording_and_connection(batch.connection_id)
+        item: dict[str, Any] = {
+            "id": session_id,
+            "userId": owner.user_id,
+            "username": owner.username,
+            "protocol": batch.protocol,
+            "connectionId": batch.connection_id,
+            "connectionName": (connection or {}).get("name") or batch.connection_id,
+            "startedAt": started_at,
+            "eventCount": 0,
+        }
+        try:
+            self._sessions.create(item, {"fileSessions": 1})
+        except ConditionFailed:
+            # another first batch created it a moment ago: it decides the owner
+            existing = self._sessions.get(session_id)
+            if existing is None:
+                raise NotFound("file session not found") from None
+            return existing
+        return item
+
+    def session(self, caller: Caller, session_id: str) -> dict[str, Any]:
+        return dict(access.readable(caller, self._sessions.get(session_id), "file session"))
+
+    def events(self, caller: Caller, session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The session and its events in time order (equal times: by arrival, then as sent)."""
+        session = self.session(caller, session_id)
+        events = self._records.events(session_id)
+        events.sort(key=lambda e: (e["timestamp"], e.get("receivedAt", ""), e["id"]))
+        return session, events

@@ -1,0 +1,204 @@
+"""Audit records: SSH commands, packed input events, file events (their keys are in keys.py).
+
+Every record is kept as compact JSON text (input events: zlib-compressed JSON) inside its item, so DynamoDB's
+Decimal never touches `elapsed`: what the gateway sent (12.734, 300000) is what it reads back, type included.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import Unavailable
+from chalicelib.store import keys
+from chalicelib.store.dynamo import ConditionFailed, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = dict[str, Any]
+InputEvent = tuple[int | float, str]
+
+BATCH_WRITE_ITEMS = 25  # DynamoDB's BatchWriteItem limit
+# 5,000 events of at most ~40 bytes of JSON each stay under 200 KB even if zlib gained nothing: far below the
+# 400 KB item limit. A 10,000-event flush is two items.
+EVENTS_PER_ITEM = 5_000
+_MAX_UNPROCESSED_ROUNDS = 8
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def pack_events(events: Sequence[InputEvent]) -> bytes:
+    return zlib.compress(compact([[elapsed, kind] for elapsed, kind in events]).encode())
+
+
+def unpack_events(packed: bytes) -> list[InputEvent]:
+    return [(elapsed, kind) for elapsed, kind in json.loads(zlib.decompress(packed))]
+
+
+def write_all(table: Table, items: Sequence[Item], sleep: Any = time.sleep) -> int:
+    """Put every item with BatchWriteItem (25 a request), retrying unprocessed items with backoff.
+
+    Returns the number of requests made. Not atomic: callers give items deterministic keys, so a client's
+    retry of a batch that failed half-way rewrites the same items instead of adding new ones.
+    """
+    client = table.meta.client
+    requests_made = 0
+    for start in range(0, len(items), BATCH_WRITE_ITEMS):
+        pending: Any = {table.name: [{"PutRequest": {"Item": item}} for item in items[start:start + BATCH_WRITE_ITEMS]]}
+        for round_number in range(_MAX_UNPROCESSED_ROUNDS):
+            try:
+                response = client.batch_write_item(RequestItems=pending)
+            except Exception as exc:
+                raise translate(exc) from exc
+            requests_made += 1
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            sleep(random.uniform(0, min(1.0, 0.05 * 2**round_number)))  # noqa: S311  (jitter, not secrecy)
+        else:
+            raise Unavailable("storage is busy, retry")
+    return requests_made
+
+
+class AuditRepository:
+    """Commands and packed input events, in their session's partition."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def put_commands(self, session_id: str, batch: str, commands: Sequence[Mapping[str, Any]]) -> None:
+        pk = keys.session_pk(session_id)
+        items = [
+            {
+                "PK": pk,
+                "SK": keys.command_sk(keys.sortable_elapsed(command["elapsed"]), batch, index),
+                "kind": "command",
+                "doc": compact(command),
+            }
+            for index, command in enumerate(commands)
+        ]
+        write_all(self._table, items)
+
+    def commands(self, session_id: str) -> list[dict[str, Any]]:
+        """Every command of the session, ordered by elapsed (the sort key's order)."""
+        found = self._query(keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
+        return [json.loads(item["doc"]) for item in found]
+
+    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent]) -> None:
+        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item."""
+        pk = keys.session_pk(session_id)
+        items = []
+        for part, start in enumerate(range(0, len(events), EVENTS_PER_ITEM)):
+            chunk = events[start:start + EVENTS_PER_ITEM]
+            items.append({
+                "PK": pk,
+                "SK": keys.events_sk(keys.sortable_elapsed(chunk[0][0]), batch, part),
+                "kind": "events",
+                "count": len(chunk),
+                "packed": pack_events(chunk),
+            })
+        write_all(self._table, items)
+
+    def events(self, session_id: str) -> list[InputEvent]:
+        """Every input event of the session, pack after pack (each pack sorted; packs by their first elapsed)."""
+        found: list[InputEvent] = []
+        for item in self._query(keys.session_pk(session_id), keys.EVENTS_PREFIX, "packed"):
+            found.extend(unpack_events(bytes(item["packed"])))
+        return found
+
+    def _query(self, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
+        return query_prefix(self._table, pk, prefix, attribute)
+
+
+class FileEventRepository:
+    """File events and the batch markers that keep eventCount exact under retries, in FILES#<id>."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def put_events(self, session_id: str, batch: str, events: Sequence[Mapping[str, Any]]) -> None:
+        pk = keys.file_session_pk(session_id)
+        items = [
+            {"PK": pk, "SK": keys.file_event_sk(batch, index), "kind": "fileEvent", "doc": compact(event)}
+            for index, event in enumerate(events)
+        ]
+        write_all(self._table, items)
+
+    def count_batch(self, session_id: str, batch: str, count: int) -> bool:
+        """Add `count` to the session's eventCount once per batch; False when this batch was counted before."""
+        pk = keys.file_session_pk(session_id)
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {"PK": pk, "SK": keys.file_batch_sk(batch), "kind": "fileBatch", "count": count},
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": {"PK": pk, "SK": keys.META},
+                            "UpdateExpression": "ADD eventCount :n",
+                            "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": {":n": count},
+                        }
+                    },
+                ]  # type: ignore[list-item]
+            )
+        except Exception as exc:
+            error = translate(exc)
+            if isinstance(error, ConditionFailed):
+                return False
+            raise error from exc
+        return True
+
+    def move_end(self, session_id: str, ended_at: str) -> None:
+        """Set endedAt to `ended_at` unless it is already later (batches may arrive out of order)."""
+        try:
+            self._table.update_item(
+                Key={"PK": keys.file_session_pk(session_id), "SK": keys.META},
+                UpdateExpression="SET endedAt = :t",
+                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(endedAt) OR endedAt < :t)",
+                ExpressionAttributeValues={":t": ended_at},
+            )
+        except Exception as exc:
+            error = translate(exc)
+            if not isinstance(error, ConditionFailed):
+                raise error from exc
+
+    def events(self, session_id: str) -> list[dict[str, Any]]:
+        """Every file event of the session, in key order (callers order them by time)."""
+        return [
+            json.loads(item["doc"])
+            for item in query_prefix(self._table, keys.file_session_pk(session_id), keys.FILE_EVENT_PREFIX, "doc")
+        ]
+
+
+def query_prefix(table: Table, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
+    """Every item of partition `pk` whose SK starts with `prefix`, in SK order, page after page."""
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
+        "ProjectionExpression": "#a",
+        "ExpressionAttributeNames": {"#a": attribute},
+    }
+    while True:
+        try:
+            response = table.query(**kwargs)
+        except Exception as exc:
+            raise translate(exc) from exc
+        yield from response["Items"]
+        last = response.get("LastEvaluatedKey")
+        if last is None:
+            return
+        kwargs["ExclusiveStartKey"] = last
