@@ -1,0 +1,54 @@
+"""Audit records through the real local stack: the gateway's flushes in, the player's and auditor's reads out."""
+
+import csv
+import io
+
+import requests
+
+from tests.conftest import make_token
+
+
+def test_commands_events_and_a_file_session_export_over_http(stack):
+    admin = make_token("admin", role="admin")
+    alice = make_token("alice")
+    as_alice = {"Authorization": f"Bearer {alice}"}
+    assert requests.put(f"{stack.base}/settings/recording", json={"enabled": True},
+                        headers={"Authorization": f"Bearer {admin}"}, timeout=10).status_code == 200
+    session_id = requests.post(f"{stack.base}/sessions", json={"protocol": "ssh", "connectionId": "web-1"},
+                               headers=as_alice, timeout=10).json()["sessionId"]
+
+    # the RDP recorder's flush: a JSON array whose elapsed values are floats (and, per the contract, ints)
+    flush = (b'[{"elapsed": 12.734, "type": "move"}, {"elapsed": 1500, "type": "click"},'
+             b' {"elapsed": 0.5, "type": "key"}]')
+    posted = requests.post(f"{stack.base}/sessions/{session_id}/recording/events", data=flush,
+                           headers={**as_alice, "Content-Type": "application/json"}, timeout=10)
+    assert posted.status_code == 200 and posted.json() == {"ok": True}
+    events = requests.get(f"{stack.base}/sessions/{session_id}/recording/events", cookies={"gatwy_token": alice},
+                          timeout=10)
+    assert events.status_code == 200
+    assert events.text == ('{"events":[{"elapsed":0.5,"event_type":"key"},{"elapsed":12.734,"event_type":"move"},'
+                           '{"elapsed":1500,"event_type":"click"}]}')
+
+    commands = [{"elapsed": 3.25, "command": "ls -la", "output_preview": "total 8\n..."}]
+    assert requests.post(f"{stack.base}/sessions/{session_id}/commands", json=commands, headers=as_alice,
+                         timeout=10).status_code == 200
+    (command,) = requests.get(f"{stack.base}/sessions/{session_id}/commands", headers=as_alice,
+                              timeout=10).json()["commands"]
+    assert (command["elapsed"], command["command"], command["output_preview"]) == (3.25, "ls -la", "total 8\n...")
+    bob = {"Authorization": f"Bearer {make_token('bob')}"}
+    assert requests.get(f"{stack.base}/sessions/{session_id}/commands", headers=bob, timeout=10).status_code == 404
+
+    file_batch = {"protocol": "sftp", "connectionId": "files-1",
+                  "events": [{"action": "upload", "path": "/srv/=cmd|' /C calc'!A0", "detail": {"size": 12700}}]}
+    assert requests.post(f"{stack.base}/file-sessions/fs-http/events", json=file_batch, headers=as_alice,
+                         timeout=10).status_code == 200
+    listed = requests.get(f"{stack.base}/file-sessions?limit=2000", headers=as_alice, timeout=10).json()
+    assert [(s["id"], s["eventCount"]) for s in listed["sessions"]] == [("fs-http", 1)]
+    export = requests.get(f"{stack.base}/file-sessions/fs-http/export?format=csv", headers=as_alice, timeout=10)
+    assert export.status_code == 200
+    assert export.headers["Content-Disposition"] == 'attachment; filename="file-session-fs-http.csv"'
+    header, row = list(csv.reader(io.StringIO(export.content.decode("utf-8"), newline="")))
+    assert header[-2:] == ["path", "detail"]
+    assert row[-2:] == ["/srv/=cmd|' /C calc'!A0", '{"size":12700}']
+    assert requests.post(f"{stack.base}/file-sessions/fs-http/events", data=b"\xff",
+                         headers={**as_alice, "Content-Type": "application/json"}, timeout=10).status_code == 400
