@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -34,7 +34,7 @@ def ids(response):
 @pytest.fixture
 def ticking_clock(table):
     """Sessions one minute apart, starting 2024-01-01, so ordering and time filters are exact."""
-    moments = (datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i) for i in itertools.count())
+    moments = (datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in itertools.count())
     services = container.build(get_settings(), table=table)
     services.sessions = SessionService(SessionRepository(table, keys.SESSION), SettingsRepository(table),
                                        clock=lambda: next(moments))
