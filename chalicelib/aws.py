@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=1)
-def _session() -> Any:
+def session() -> Any:
     import boto3
 
     return boto3.session.Session()
@@ -30,20 +30,20 @@ def _config(**extra: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
-    client: DynamoDBClient = _session().client("dynamodb", config=_config())
+    client: DynamoDBClient = session().client("dynamodb", config=_config())
     return client
 
 
 @lru_cache(maxsize=4)
 def table(name: str) -> Table:
-    found: Table = _session().resource("dynamodb", config=_config()).Table(name)
+    found: Table = session().resource("dynamodb", config=_config()).Table(name)
     return found
 
 
 @lru_cache(maxsize=2)
 def s3_client(addressing_style: str = "auto") -> S3Client:
     # SigV4 always: presigned URLs must be SigV4 on AWS (SigV2 is refused for new buckets and KMS objects).
-    client: S3Client = _session().client(
+    client: S3Client = session().client(
         "s3", config=_config(signature_version="s3v4", s3={"addressing_style": addressing_style})
     )
     return client
@@ -51,11 +51,14 @@ def s3_client(addressing_style: str = "auto") -> S3Client:
 
 @lru_cache(maxsize=1)
 def lambda_client() -> LambdaClient:
-    client: LambdaClient = _session().client("lambda", config=_config())
+    client: LambdaClient = session().client("lambda", config=_config())
     return client
 
 
 def reset() -> None:
-    """Forget every client (tests that switch between moto and a server call this)."""
-    for getter in (_session, dynamodb_client, table, s3_client, lambda_client):
+    """Forget every client, so the next use builds new ones (tests call this between moto contexts).
+
+    The boto3 session stays: it holds only the parsed service models, which are costly to load again.
+    """
+    for getter in (dynamodb_client, table, s3_client, lambda_client):
         getter.cache_clear()

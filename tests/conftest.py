@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 from moto import mock_aws
@@ -76,13 +75,14 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def moto(env: None) -> Iterator[None]:
     """moto in process, with the table and bucket of infra/resources.yaml."""
     with mock_aws():
-        schema.ensure(boto3.client("dynamodb"), boto3.client("s3"), TABLE, BUCKET, ("http://127.0.0.1:8000",))
+        session = aws.session()
+        schema.ensure(session.client("dynamodb"), session.client("s3"), TABLE, BUCKET, ("http://127.0.0.1:8000",))
         yield
 
 
 @pytest.fixture
 def table(moto: None) -> Any:
-    return boto3.resource("dynamodb").Table(TABLE)
+    return aws.session().resource("dynamodb").Table(TABLE)
 
 
 class Api:
