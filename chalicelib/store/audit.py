@@ -6,11 +6,12 @@ Decimal never touches `elapsed`: what the gateway sent (12.734, 300000) is what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import Unavailable
@@ -134,47 +135,39 @@ class FileEventRepository:
     def count_batch(self, session_id: str, batch: str, count: int) -> bool:
         """Add `count` to the session's eventCount once per batch; False when this batch was counted before."""
         pk = keys.file_session_pk(session_id)
+        transaction: Any = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {"PK": pk, "SK": keys.file_batch_sk(batch), "kind": "fileBatch", "count": count},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"PK": pk, "SK": keys.META},
+                    "UpdateExpression": "ADD eventCount :n",
+                    "ConditionExpression": "attribute_exists(PK)",
+                    "ExpressionAttributeValues": {":n": count},
+                }
+            },
+        ]
         try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": {"PK": pk, "SK": keys.file_batch_sk(batch), "kind": "fileBatch", "count": count},
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table.name,
-                            "Key": {"PK": pk, "SK": keys.META},
-                            "UpdateExpression": "ADD eventCount :n",
-                            "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":n": count},
-                        }
-                    },
-                ]  # type: ignore[list-item]
-            )
-        except Exception as exc:
-            error = translate(exc)
-            if isinstance(error, ConditionFailed):
-                return False
-            raise error from exc
+            retry_conflicts(lambda: self._table.meta.client.transact_write_items(TransactItems=transaction))
+        except ConditionFailed:
+            return False
         return True
 
     def move_end(self, session_id: str, ended_at: str) -> None:
         """Set endedAt to `ended_at` unless it is already later (batches may arrive out of order)."""
-        try:
-            self._table.update_item(
+        with contextlib.suppress(ConditionFailed):  # already later, or the session was purged meanwhile
+            retry_conflicts(lambda: self._table.update_item(
                 Key={"PK": keys.file_session_pk(session_id), "SK": keys.META},
                 UpdateExpression="SET endedAt = :t",
                 ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(endedAt) OR endedAt < :t)",
                 ExpressionAttributeValues={":t": ended_at},
-            )
-        except Exception as exc:
-            error = translate(exc)
-            if not isinstance(error, ConditionFailed):
-                raise error from exc
+            ))
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         """Every file event of the session, in key order (callers order them by time)."""
@@ -182,6 +175,35 @@ class FileEventRepository:
             json.loads(item["doc"])
             for item in query_prefix(self._table, keys.file_session_pk(session_id), keys.FILE_EVENT_PREFIX, "doc")
         ]
+
+
+def _conflict(exc: Exception) -> bool:
+    """Another transaction holds the item: worth a retry (botocore's retry modes do not retry it)."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    code = exc.response.get("Error", {}).get("Code", "")
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+    return code == "TransactionConflictException" or (
+        code == "TransactionCanceledException" and "TransactionConflict" in reasons
+        and "ConditionalCheckFailed" not in reasons
+    )
+
+
+def retry_conflicts(write: Callable[[], Any], attempts: int = 5, sleep: Callable[[float], Any] = time.sleep) -> Any:
+    """Run a write on a busy item (a file session's META, which concurrent batches all update), retrying
+    transaction conflicts with jittered backoff; other errors are translated and raised at once."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except Exception as exc:
+            if not _conflict(exc):
+                raise translate(exc) from exc
+            if attempt == attempts - 1:
+                raise Unavailable("storage is busy, retry") from exc
+            sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))  # noqa: S311  (jitter, not secrecy)
+    raise AssertionError("unreachable")
 
 
 def query_prefix(table: Table, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
