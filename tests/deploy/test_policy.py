@@ -121,3 +121,13 @@ def test_check_fails_when_a_line_is_taken_out() -> None:
             statement["Resource"] = [r for r in statement["Resource"] if "index" not in json.dumps(r)]
     problems = missing(policy, code_sources())
     assert any("dynamodb:Query on the index" in p for p in problems), problems
+
+
+def test_rendered_policy_for_chalice_deploy_names_real_resources() -> None:
+    from scripts.render_policy import literal_refs, render
+
+    refs = literal_refs("prod", "audit", "recordings", "eu-west-1", "123456789012", kms_key=iam.KMS_KEY)
+    text = json.dumps(render(json.loads(POLICY_FILES["prod"].read_text()), refs))
+    assert "Fn::" not in text and '"Ref"' not in text
+    assert "arn:aws:dynamodb:eu-west-1:123456789012:table/audit/index/*" in text
+    assert "logs:CreateLogGroup" in text  # chalice deploy leaves the log groups to Lambda
