@@ -36,10 +36,11 @@ def table_definition(path: Path = RESOURCES_FILE) -> dict[str, Any]:
 def cors_rules(origins: list[str] | tuple[str, ...], path: Path = RESOURCES_FILE) -> list[dict[str, Any]]:
     """The template's CORS rules with the given origins, in PutBucketCors's spelling."""
     rules = resources(path)[BUCKET_RESOURCE]["Properties"]["CorsConfiguration"]["CorsRules"]
+    # The template takes its origins from the PlaybackOrigins parameter (an Fn::Split); locally they are given.
     return [
         {
             "AllowedMethods": rule["AllowedMethods"],
-            "AllowedOrigins": list(origins) or rule["AllowedOrigins"],
+            "AllowedOrigins": list(origins),
             "AllowedHeaders": rule.get("AllowedHeaders", []),
             "ExposeHeaders": rule.get("ExposedHeaders", []),
             "MaxAgeSeconds": rule.get("MaxAge", 0),
@@ -57,7 +58,8 @@ def ensure(dynamodb: Any, s3: Any, table_name: str, bucket_name: str, origins: t
     buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket_name not in buckets:
         s3.create_bucket(Bucket=bucket_name)
-    s3.put_bucket_cors(Bucket=bucket_name, CORSConfiguration={"CORSRules": cors_rules(origins)})
+    if origins:
+        s3.put_bucket_cors(Bucket=bucket_name, CORSConfiguration={"CORSRules": cors_rules(origins)})
     s3.put_bucket_encryption(
         Bucket=bucket_name,
         ServerSideEncryptionConfiguration={
