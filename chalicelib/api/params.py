@@ -53,11 +53,16 @@ def json_object(
 
 
 def on_behalf(body: Mapping[str, Any]) -> Owner | None:
-    """The owner an ingest token names in a body ({"userId", "username"}), if any."""
+    """The owner an ingest token names in a body ({"userId", "username"}), if any.
+
+    Both fields are validated whenever present, even where they go unused: a malformed field is a 400, never
+    silently dropped.
+    """
+    username = optional_string(body, "username")
     if body.get("userId") is None:
         return None
     user_id = valid_id(body["userId"], "userId")
-    return Owner(user_id, optional_string(body, "username") or user_id)
+    return Owner(user_id, username or user_id)
 
 
 def one_of(value: Any, choices: Iterable[str], what: str) -> str:
