@@ -239,7 +239,9 @@ Send = Callable[[str, str, Mapping[str, str], bytes], Answer]
 
 def http_sender(base_url: str) -> Send:
     def send(method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        response = requests.request(method, base_url + path, headers=dict(headers), data=body or None, timeout=15)
+        # as UTF-8 bytes: requests would refuse a non-Latin-1 header value, and a hostile caller need not
+        raw = {name: value.encode() for name, value in headers.items()}
+        response = requests.request(method, base_url + path, headers=raw, data=body or None, timeout=15)
         return Answer(response.status_code, response.headers.get("content-type"), response.content)
 
     return send

@@ -37,6 +37,8 @@ def json_body(raw: bytes | str | None, content_type: str | None) -> Any:
         raise BadRequest("body is not UTF-8") from exc
     except ValueError as exc:
         raise BadRequest("body is not valid JSON") from exc
+    except RecursionError as exc:  # json.loads recurses once per nesting level: "[" * 100000 exhausts the stack
+        raise BadRequest("body is nested too deeply") from exc
 
 
 def json_object(

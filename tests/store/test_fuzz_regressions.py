@@ -32,3 +32,11 @@ def test_the_served_document_conforms_to_its_own_entry(api):
     entry = DOC["paths"]["/openapi.yaml"]["get"]["responses"]["200"]["content"]["application/yaml"]["schema"]
     response = api.get("/openapi.yaml", content_type=None)
     jsonschema.validate(yaml.safe_load(response.body), entry)
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(api, admin):
+    # found by tests/http/test_hostile_input.py: json.loads raised RecursionError, answered as a 500
+    for body in (b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        response = api.post("/sessions", admin, body)
+        assert response.status_code == 400
+        assert response.json == {"error": "body is nested too deeply"}
