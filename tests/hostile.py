@@ -12,7 +12,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -379,11 +379,3 @@ def matrix_failures(verdicts: Iterable[Verdict]) -> list[str]:
     return [f"{v.route[1]} {v.route[0]} as {v.caller}: expected {v.expected}, got {v.got}"
             for v in verdicts if not v.ok]
 
-
-@dataclass
-class World:
-    """The records one matrix cell acts on: a session owned by "owner", a connection id."""
-
-    session_id: str
-    connection_id: str = "conn-matrix"
-    extra: dict[str, Any] = field(default_factory=dict)
