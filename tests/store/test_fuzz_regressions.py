@@ -40,3 +40,15 @@ def test_deeply_nested_json_is_a_400_not_a_crash(api, admin):
         response = api.post("/sessions", admin, body)
         assert response.status_code == 400
         assert response.json == {"error": "body is nested too deeply"}
+
+
+def test_empty_query_values_mean_not_given_and_the_document_says_so(api, admin):
+    # found by negative fuzzing of GET /sessions: `?to=` was answered 200 while the document called it invalid
+    response = api.get("/sessions?page=&limit=&cursor=&userId=&protocol=&from=&to=", admin)
+    assert response.status_code == 200
+    assert (response.json["page"], response.json["limit"]) == (1, 25)
+    listing = hostile.operations(DOC)
+    (entry,) = [op for op in listing if op.label == "GET /sessions"]
+    parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
+                  for p in entry.spec["parameters"]]
+    assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query")
