@@ -146,11 +146,13 @@ def main() -> int:
             _wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", 30, moto)
         create_resources(env)
         os.environ.update(env)
-        api = subprocess.Popen(
-            [str(Path(sys.executable).with_name("chalice")), "local", "--stage", "local", "--host", "127.0.0.1",
-             "--port", env["PORT"]],
-            cwd=ROOT, env=env,
-        )
+        command = [str(Path(sys.executable).with_name("chalice")), "local", "--stage", "local", "--host", "127.0.0.1",
+                   "--port", env["PORT"]]
+        if env.get("LOCAL_STACK_AUTORELOAD", "1") == "0":
+            # any file written under the project (.hypothesis/, .pytest_cache/, __pycache__/) would restart the
+            # server mid-test and refuse connections while it comes back
+            command.append("--no-autoreload")
+        api = subprocess.Popen(command, cwd=ROOT, env=env)
         children.append(api)
         base = f"http://127.0.0.1:{env['PORT']}"
         _wait_http(base + "/openapi.yaml", 60, api)

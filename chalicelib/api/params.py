@@ -37,6 +37,8 @@ def json_body(raw: bytes | str | None, content_type: str | None) -> Any:
         raise BadRequest("body is not UTF-8") from exc
     except ValueError as exc:
         raise BadRequest("body is not valid JSON") from exc
+    except RecursionError as exc:  # json.loads recurses once per nesting level: "[" * 100000 exhausts the stack
+        raise BadRequest("body is nested too deeply") from exc
 
 
 def json_object(
@@ -53,11 +55,16 @@ def json_object(
 
 
 def on_behalf(body: Mapping[str, Any]) -> Owner | None:
-    """The owner an ingest token names in a body ({"userId", "username"}), if any."""
+    """The owner an ingest token names in a body ({"userId", "username"}), if any.
+
+    Both fields are validated whenever present, even where they go unused: a malformed field is a 400, never
+    silently dropped.
+    """
+    username = optional_string(body, "username")
     if body.get("userId") is None:
         return None
     user_id = valid_id(body["userId"], "userId")
-    return Owner(user_id, optional_string(body, "username") or user_id)
+    return Owner(user_id, username or user_id)
 
 
 def one_of(value: Any, choices: Iterable[str], what: str) -> str:

@@ -1,0 +1,381 @@
+"""Checkers for hostile input and hostile callers.
+
+The real tests (tests/http/test_fuzz.py, tests/http/test_hostile_input.py, tests/store/test_authorization_matrix.py)
+and the proofs that they catch breakage (tests/store/test_checkers_catch_breakage.py, run against the deliberately
+broken tests/fixtures/broken_app.py) call these same functions, so a checker that stopped noticing a failure would
+fail its proof.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+# ---------------------------------------------------------------------------------------------------------------
+# The document
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str  # upper case, as app.routes spells it
+    path: str  # the document's template, e.g. /sessions/{session_id}
+    spec: Mapping[str, Any]
+    secured: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def statuses(self) -> set[str]:
+        return {str(code) for code in self.spec.get("responses", {})}
+
+    @property
+    def takes_json(self) -> bool:
+        return "application/json" in self.spec.get("requestBody", {}).get("content", {})
+
+    @property
+    def has_inputs(self) -> bool:
+        return bool(self.spec.get("parameters") or self.spec.get("requestBody"))
+
+    def documents(self, status: int) -> bool:
+        return str(status) in self.statuses or f"{status // 100}XX" in self.statuses or "default" in self.statuses
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def operations(document: Mapping[str, Any]) -> list[Operation]:
+    default_secured = bool(document.get("security"))
+    found = []
+    for path, item in document["paths"].items():
+        for method, spec in item.items():
+            if method in METHODS:
+                secured = bool(spec["security"]) if "security" in spec else default_secured
+                found.append(Operation(method.upper(), path, spec, secured))
+    return found
+
+
+def filled(path: str, values: Mapping[str, str], default: str = "x") -> str:
+    """The template with each {name} replaced by values[name] (else `default`), for hand-built requests."""
+    for name in [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]:
+        path = path.replace("{" + name + "}", values.get(name, default))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One answer: the rules every response of the service keeps
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def error_problems(status: int, content_type: str | None, body: bytes) -> list[str]:
+    """What is wrong with an answer by the service's own rules: no 5xx, every error JSON with an `error` string."""
+    problems = []
+    if status >= 500:
+        problems.append(f"server error {status}")
+    if status >= 400:
+        media = (content_type or "").split(";")[0].strip().lower()
+        if media != "application/json":
+            problems.append(f"error {status} is {media or 'untyped'}, not application/json")
+        else:
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                problems.append(f"error {status} is not valid JSON: {body[:80]!r}")
+            else:
+                if not isinstance(parsed, dict) or not isinstance(parsed.get("error"), str):
+                    problems.append(f"error {status} has no 'error' string: {body[:80]!r}")
+    return problems
+
+
+def answer_problems(operation: Operation, status: int, content_type: str | None, body: bytes) -> list[str]:
+    """error_problems plus: the status is one the document lists for the operation."""
+    problems = error_problems(status, content_type, body)
+    if not operation.documents(status):
+        problems.append(f"{operation.label} answered {status}, which its entry does not document "
+                        f"({', '.join(sorted(operation.statuses))})")
+    return problems
+
+
+def error_shape(ctx: Any, response: Any, case: Any) -> None:
+    """A Schemathesis check (passed as additional_checks): error_problems of each generated request's answer."""
+    content_type = (response.headers.get("content-type") or [None])[0]
+    problems = error_problems(response.status_code, content_type, response.content)
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fuzzer: Schemathesis cases, generated from the document, sent over HTTP
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def load_schema(path: Path) -> Any:
+    return schemathesis.openapi.from_path(path)
+
+
+def schema_operation(schema: Any, operation: Operation) -> Any:
+    return schema[operation.path][operation.method]
+
+
+def fuzz(
+    schema_op: Any,
+    base_url: str,
+    *,
+    token: str | None,
+    mode: GenerationMode,
+    max_examples: int,
+    known_path_values: Mapping[str, str] | None = None,
+    excluded_checks: Iterable[Callable[..., Any]] = (),
+    shrink: bool = True,
+) -> int:
+    """Send up to `max_examples` generated requests to one operation and check every answer.
+
+    Checks: Schemathesis's built-in ones (no 5xx, status documented, content type and body schema as documented,
+    schema-violating requests refused, schema-valid ones accepted, auth not ignored) plus error_shape. Raises on the
+    first failing case (shrunk to a small one unless shrink=False); returns how many requests were sent.
+    In positive mode, known_path_values (e.g. a session the caller owns) are used for about half of the cases, so
+    the fuzzer reaches past the 404s of made-up ids.
+    """
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    strategy = schema_op.as_strategy(generation_mode=mode)
+    path_names = {p.name for p in schema_op.path_parameters}
+    known = {k: v for k, v in (known_path_values or {}).items() if k in path_names}
+    if known and mode is GenerationMode.POSITIVE:
+        strategy = st.one_of(strategy, schema_op.as_strategy(generation_mode=mode, path_parameters=known))
+    sent = [0]
+    excluded = list(excluded_checks)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+
+    @given(case=strategy)
+    @settings(max_examples=max_examples, deadline=None, derandomize=True, database=None, phases=phases,
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    def run(case: Any) -> None:
+        sent[0] += 1
+        response = case.call(base_url=base_url, headers=headers, timeout=15)
+        case.validate_response(response, headers=headers, additional_checks=[error_shape],
+                               excluded_checks=excluded)
+
+    run()
+    return sent[0]
+
+
+def fuzz_failure_titles(exc: BaseException) -> set[str]:
+    """The failure kinds a fuzz() run raised (e.g. "Server error", "Undocumented status code")."""
+    if isinstance(exc, FailureGroup):
+        return {getattr(f, "title", type(f).__name__) for f in exc.exceptions}
+    return {str(exc)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile tokens: every secured operation must answer each with 401 JSON
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _unsigned(claims: Mapping[str, Any]) -> str:
+    def part(value: Mapping[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def hostile_tokens(secret: str, user_id: str = "admin") -> dict[str, str | None]:
+    """Tokens that must never authenticate, by what is wrong with them (None: no token at all)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    now = int(time.time())
+    claims = {"userId": user_id, "username": user_id, "role": "admin", "exp": now + 3600}
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good = jwt.encode(claims, secret, algorithm="HS256")
+    head, _, signature = good.split(".")
+    return {
+        "none": None,
+        "expired": jwt.encode({**claims, "exp": now - 60}, secret, algorithm="HS256"),
+        "no-expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, secret, algorithm="HS256"),
+        "not-yet-valid": jwt.encode({**claims, "nbf": now + 3600}, secret, algorithm="HS256"),
+        "alg-none": _unsigned(claims),
+        "alg-none-signed": _unsigned(claims) + signature,
+        "other-key": jwt.encode(claims, "another-secret-" + "y" * 32, algorithm="HS256"),
+        "hs512": jwt.encode(claims, secret, algorithm="HS512"),
+        "rs256": jwt.encode(claims, rsa_key, algorithm="RS256"),
+        "tampered-claims": f"{head}.{_unsigned({**claims, 'userId': 'mallory'}).split('.')[1]}.{signature}",
+        "truncated-signature": good[:-4],
+        "garbage": "not-a-jwt",
+        "empty-bearer": "",
+        "no-user": jwt.encode({k: v for k, v in claims.items() if k != "userId"}, secret, algorithm="HS256"),
+        "bad-permissions": jwt.encode({**claims, "permissions": "settings.manage"}, secret, algorithm="HS256"),
+        "non-ascii": "ünïcödé.tökén.☃",
+    }
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+Send = Callable[[str, str, Mapping[str, str], bytes], Answer]
+
+
+def http_sender(base_url: str) -> Send:
+    def send(method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        # as UTF-8 bytes: requests would refuse a non-Latin-1 header value, and a hostile caller need not
+        raw = {name: value.encode() for name, value in headers.items()}
+        response = requests.request(method, base_url + path, headers=raw, data=body or None, timeout=15)
+        return Answer(response.status_code, response.headers.get("content-type"), response.content)
+
+    return send
+
+
+def token_headers(token: str | None) -> dict[str, str]:
+    if token is None:
+        return {}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def hostile_token_failures(send: Send, ops: Iterable[Operation], tokens: Mapping[str, str | None],
+                           path_values: Mapping[str, str] | None = None) -> list[str]:
+    """Each secured operation x each hostile token (as a Bearer header and as the cookie): anything but 401 JSON."""
+    failures = []
+    for operation in ops:
+        if not operation.secured:
+            continue
+        path = filled(operation.path, path_values or {})
+        body = b"{}" if operation.takes_json else b""
+        for name, token in tokens.items():
+            carriers = [token_headers(token)]
+            if token:
+                carriers.append({"Cookie": f"gatwy_token={token}"})
+            for headers in carriers:
+                answer = send(operation.method, path, {**headers, "Content-Type": "application/json"}, body)
+                problems = error_problems(answer.status, answer.content_type, answer.body)
+                if answer.status != 401:
+                    problems.append(f"status {answer.status}, not 401")
+                if problems:
+                    where = "cookie" if "Cookie" in headers else "bearer"
+                    failures.append(f"{operation.label} with {name} token ({where}): {'; '.join(problems)}")
+    return failures
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The authorization matrix: every route x every caller -> expected status
+# ---------------------------------------------------------------------------------------------------------------
+
+CALLERS = ("none", "bad", "owner", "other", "view_any", "delete", "manage", "ingest")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An expected answer: the status and, where the row defines a `reveals` probe, what it must find."""
+
+    status: int
+    reveals: bool | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status}" + ("" if self.reveals is None else (" revealing" if self.reveals else " hiding"))
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: Any = None
+    content_type: str | None = "application/json"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route of the matrix: how to build a valid request for it, and what each caller must get.
+
+    build(world) -> Call: a request that is valid in every respect but the caller, aimed at `world`'s records
+    (a session owned by "owner", a connection). reveals(response, world) -> bool: whether the answer exposed the
+    owner's record (or, for writes, acted on the owner's behalf); the matrix compares it with Expect.reveals.
+    """
+
+    method: str
+    path: str
+    build: Callable[[Any], Call]
+    expect: Mapping[str, Expect | int]
+    reveals: Callable[[Any, Any], bool] | None = None
+    note: str = ""
+
+    @property
+    def route(self) -> tuple[str, str]:
+        return (self.path, self.method)
+
+
+@dataclass
+class Verdict:
+    route: tuple[str, str]
+    caller: str
+    expected: Expect
+    got: str
+    ok: bool
+
+
+def expected(value: Expect | int) -> Expect:
+    return value if isinstance(value, Expect) else Expect(value)
+
+
+def matrix_problems(rows: Iterable[Row]) -> list[str]:
+    """Rows that do not name an expectation for every caller (a route must not ship half-specified)."""
+    return [f"{row.method} {row.path}: no expectation for {', '.join(sorted(set(CALLERS) - set(row.expect)))}"
+            for row in rows if set(row.expect) != set(CALLERS)]
+
+
+def routes_without_rows(app: Any, rows: Iterable[Row]) -> set[tuple[str, str]]:
+    """Routes of a Chalice app that the matrix has no row for."""
+    served = {(path, method) for path, methods in app.routes.items() for method in methods}
+    return served - {row.route for row in rows}
+
+
+def run_matrix(api: Any, rows: Iterable[Row], tokens: Mapping[str, str | None], world_for: Callable[[], Any]
+               ) -> list[Verdict]:
+    """Every row x every caller. world_for() builds fresh records for each cell, so writes cannot leak between
+    cells; the expectation is met when the status matches and, if set, so does the row's reveals probe."""
+    verdicts = []
+    for row in rows:
+        for caller in CALLERS:
+            want = expected(row.expect[caller])
+            world = world_for()
+            call = row.build(world)
+            response = api.call(call.method, call.path, tokens[caller], call.body, content_type=call.content_type)
+            got = str(response.status_code)
+            ok = response.status_code == want.status
+            problems = error_problems(response.status_code, response.headers.get("Content-Type"),
+                                      response.body or b"")
+            if problems:
+                ok = False
+                got += " (" + "; ".join(problems) + ")"
+            if ok and want.reveals is not None and row.reveals is not None:
+                revealed = row.reveals(response, world)
+                got += " revealing" if revealed else " hiding"
+                ok = revealed == want.reveals
+            verdicts.append(Verdict(row.route, caller, want, got, ok))
+    return verdicts
+
+
+def matrix_failures(verdicts: Iterable[Verdict]) -> list[str]:
+    return [f"{v.route[1]} {v.route[0]} as {v.caller}: expected {v.expected}, got {v.got}"
+            for v in verdicts if not v.ok]
+
