@@ -1,0 +1,47 @@
+"""Count what an S3 client moves, by hooking botocore's events: requests per operation, bytes sent in request
+bodies (PutObject, UploadPart), bytes received (GetObject) and bytes copied inside S3 (UploadPartCopy, CopyObject)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+class S3Traffic:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.sent = 0
+        self.received = 0
+        self.copied = 0
+
+    def attach(self, client: Any) -> S3Traffic:
+        events = client.meta.events
+        events.register("provide-client-params.s3.*", self._params)
+        events.register("after-call.s3.GetObject", self._got)
+        return self
+
+    def detach(self, client: Any) -> None:
+        events = client.meta.events
+        events.unregister("provide-client-params.s3.*", self._params)
+        events.unregister("after-call.s3.GetObject", self._got)
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+        body = params.get("Body")
+        if isinstance(body, (bytes, bytearray)):
+            self.sent += len(body)
+        copy_range = params.get("CopySourceRange")
+        if copy_range:
+            low, high = copy_range.removeprefix("bytes=").split("-")
+            self.copied += int(high) - int(low) + 1
+
+    def _got(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.received += int(parsed.get("ContentLength") or 0)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.sent = self.received = self.copied = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {"calls": dict(sorted(self.calls.items())), "sent": self.sent, "received": self.received,
+                "copied": self.copied}
