@@ -213,3 +213,34 @@ def seek_frame_hash(path: Path, seconds: float) -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    path: Path  # MediaRecorder-style bytes
+    source: Path  # what ffmpeg wrote (its Duration is the truth), or the same file for a recorded fixture
+    fps: float
+    has_audio: bool
+
+    @property
+    def data(self) -> bytes:
+        return self.path.read_bytes()
+
+
+RECORDED = Path(__file__).resolve().parent / "fixtures" / "webm"
+
+
+def make_samples(folder: Path) -> dict[str, Sample]:
+    """Small VP8, VP9 and VP8+Opus recordings in MediaRecorder's layout, plus any real Chromium recordings saved
+    under tests/fixtures/webm/."""
+    samples = {}
+    for name, codec, seconds, gop, audio in (("vp8", "vp8", 4.0, 15, False), ("vp9", "vp9", 3.0, 12, False),
+                                             ("vp8-opus", "vp8", 3.0, 10, True)):
+        source = folder / f"{name}.source.webm"
+        path = folder / f"{name}.webm"
+        path.write_bytes(chrome_style(encode(source, codec=codec, seconds=seconds, gop=gop, audio=audio)))
+        samples[name] = Sample(name, path, source, 10.0, audio)
+    for recorded in sorted(RECORDED.glob("*.webm")) if RECORDED.is_dir() else []:
+        samples[f"chromium-{recorded.stem}"] = Sample(recorded.stem, recorded, recorded, 10.0, False)
+    return samples

@@ -83,8 +83,8 @@ def read_head(data: bytes, whole: bool = False) -> Head | None:
             at += header_length + size
         else:
             raise EbmlError(f"not WebM: element 0x{element_id:X} at {at}")
-    start, data_start, size = segment
-    segment_end = data_start + size if size != UNKNOWN else None
+    start, data_start, segment_size = segment
+    segment_end = data_start + segment_size if segment_size != UNKNOWN else None
     at = data_start
     elements: list[ebml.Element] = []
     while True:
@@ -121,7 +121,7 @@ def read_head(data: bytes, whole: bool = False) -> Head | None:
                         ebml.uint(values.get(ebml.TRACK_TYPE, b"")), ebml.uint(values.get(ebml.DEFAULT_DURATION, b"")))
     if not tracks:
         raise EbmlError("no track in Tracks")
-    return Head(start, data_start, size, at, tuple(elements), scale, tracks)
+    return Head(start, data_start, segment_size, at, tuple(elements), scale, tracks)
 
 
 # ==================================================================================================== the scanner
