@@ -605,7 +605,7 @@ class Layout:
 def layout(stored_head: bytes) -> Layout | None:
     """The layout recorded in a stored object's first bytes (its head, up to the first Cluster; more is fine);
     None for an object that was never rewritten (it is the client's bytes as they are)."""
-    head = read_head(stored_head)
+    head = read_head(stored_head) or read_head(stored_head, whole=True)
     if head is None:
         raise EbmlError("the stored head is incomplete")
     for found in head.elements:
