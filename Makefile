@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= prod
 
-.PHONY: run test lint unit http install clean package lint-template
+.PHONY: run test lint unit http install clean package lint-template ffmpeg
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,16 @@ package: $(STAMP)
 lint-template: package
 	$(VENV)/bin/cfn-lint build/sam.yaml
 
-test: $(STAMP) lint lint-template
+# The WebM tests encode, probe and decode real video with Debian's ffmpeg (tests/webm_fixtures.py).
+ffmpeg:
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; \
+	  else echo "ffmpeg is missing: run 'sudo apt-get install -y ffmpeg' (make test installs it when run as root)" >&2; \
+	  exit 1; fi; }
+
+unit: ffmpeg
+
+test: $(STAMP) ffmpeg lint lint-template
 	$(PY) -m pytest
 
 clean:
