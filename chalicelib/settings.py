@@ -42,6 +42,9 @@ class Settings:
     idle_timeout_terminal_seconds: int = 86400
     audit_retention_days: int = 365
     s3_addressing_style: str = "auto"
+    # S3's floor for every multipart part but the last; smaller only where the emulator is told so (tests)
+    recording_part_bytes: int = 5 * 1024 * 1024
+    sweep_budget_seconds: float = 90.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -106,6 +109,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
         audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
         s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "auto") or "auto",
+        recording_part_bytes=_int(env, "RECORDING_PART_BYTES", 5 * 1024 * 1024, minimum=1024),
+        sweep_budget_seconds=_float(env, "SWEEP_BUDGET_SECONDS", 90.0),
     )
 
 
