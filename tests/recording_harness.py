@@ -77,11 +77,11 @@ class _Proxy:
         return call
 
 
-def install(table_name: str, clock: Clock, gate: Gate) -> Any:
+def install(table_name: str, clock: Clock, gate: Gate, **options: Any) -> Any:
     """Build the app's services over gated moto clients and a driven clock; install them for the app."""
     settings = get_settings()
     table = gate.wrap(aws.table(table_name), "dynamodb")
     s3 = gate.wrap(aws.s3_client(settings.s3_addressing_style), "s3")  # SigV4, as the app configures it
-    services = container.build(settings, table=table, s3=s3, clock=clock, sleep=clock.sleep)
+    services = container.build(settings, table=table, s3=s3, clock=clock, sleep=clock.sleep, **options)
     container.use(services)
     return services

@@ -61,38 +61,40 @@ def part_bytes(parts_done: int, base: int) -> int:
     return base * BIG_PART_FACTOR if parts_done >= BIG_PART_AFTER else base
 
 
-def choose_merge(queue: list[Segment]) -> Merge | None:
-    """The lowest-level run of at least FAN equal-level segments (else the longest run), capped at MAX_TAKE."""
+def choose_merge(queue: list[Segment], fan: int = FAN) -> Merge | None:
+    """The lowest-level run of at least `fan` equal-level segments (else the longest run), capped at MAX_TAKE."""
     runs: list[tuple[int, int]] = []
     start = 0
     for i in range(1, len(queue) + 1):
         if i == len(queue) or queue[i].level != queue[start].level:
             runs.append((start, i))
             start = i
-    long_runs = [r for r in runs if r[1] - r[0] >= FAN]
+    long_runs = [r for r in runs if r[1] - r[0] >= fan]
     if long_runs:
         run = long_runs[-1]
     else:
         run = max(runs, key=lambda r: r[1] - r[0], default=(0, 0))
         if run[1] - run[0] < 2:
-            run = (max(0, len(queue) - FAN), len(queue))  # no equal-level run: merge the tail
+            run = (max(0, len(queue) - fan), len(queue))  # no equal-level run: merge the tail
     begin, end = run
     if end - begin < 2:
         return None
     return Merge(begin, min(end, begin + MAX_TAKE))
 
 
-def plan(queue: list[Segment], parts_done: int, base_part: int, final: bool) -> Plan:
+def plan(queue: list[Segment], parts_done: int, base_part: int, final: bool, soft: int = SOFT_SEGMENTS) -> Plan:
     """The next compaction step, or None when nothing is due.
 
     `final`: the recording is closed, so everything must become parts; the last part may be small.
+    `soft`: the queue length that asks for a merge (FAN scales with it: 8 levels fit below it).
     """
+    fan = max(2, soft // 8)
     if not queue:
         return None
     target = part_bytes(parts_done, base_part)
     total = sum(s.size for s in queue)
     if final and total < 2 * target:
-        return Part(len(queue)) if len(queue) <= MAX_TAKE else choose_merge(queue)
+        return Part(len(queue)) if len(queue) <= MAX_TAKE else choose_merge(queue, fan)
     if total >= target:
         running = take = 0
         while running < target:
@@ -100,7 +102,7 @@ def plan(queue: list[Segment], parts_done: int, base_part: int, final: bool) -> 
             take += 1
         if take <= MAX_TAKE:
             return Part(take)
-        return choose_merge(queue[:take])
-    if len(queue) >= SOFT_SEGMENTS:
-        return choose_merge(queue)
+        return choose_merge(queue[:take], fan)
+    if len(queue) >= soft:
+        return choose_merge(queue, fan)
     return None

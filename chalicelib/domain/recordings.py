@@ -98,6 +98,7 @@ class RecordingService:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        soft_segments: int = SOFT_SEGMENTS,
     ) -> None:
         self._repo = repo
         self._objects = objects
@@ -106,6 +107,7 @@ class RecordingService:
         self._clock = clock
         self._sleep = sleep
         self._new_id = new_id
+        self._soft = soft_segments
 
     # ================================================================ append
     def append(self, caller: Caller, session_id: str, body: bytes, index: int | None) -> None:
@@ -124,7 +126,7 @@ class RecordingService:
         owner = None if caller.has(access.INGEST) else caller.user_id
         base = self._settings.recording_part_bytes
         room: tuple[int, int] | None = (base - len(body), base * BIG_PART_FACTOR - len(body))
-        cap = SOFT_SEGMENTS
+        cap = self._soft
         compact_after = False
         for _attempt in range(4):
             failure = self._repo.commit(
@@ -262,7 +264,7 @@ class RecordingService:
         if final and not rec.get("uploadId") and len(queue) <= MAX_TAKE and \
                 sum(s.size for s in queue) < 2 * part_bytes(0, base):
             return None  # small enough for one PutObject at completion: no multipart upload at all
-        return plan(queue, int(rec["parts"]), base, final)
+        return plan(queue, int(rec["parts"]), base, final, self._soft)
 
     def _run(self, session_id: str, rec: dict[str, Any], step: Any, lease_id: str) -> None:
         queue = [Segment.decode(s) for s in rec.get("queue") or ()]
