@@ -222,10 +222,17 @@ class RecordingService:
             step = self._next_step(rec, final)
             if step is None:
                 return True
+            if isinstance(step, tuple):
+                taken = step[1]
+                segments = [s for s in (Segment.decode(rec["slots"][str(i)]) for i in taken) if s.size]
+                self._repo.promote(session_id, int(rec["sealed"]), taken, segments)
+                continue
             lease = rec.get("lease")
             if lease and int(lease["until"]) > self._now_ms():
                 if not final:
                     return True  # its holder carries on
+                if int(lease["until"]) > deadline * 1000:
+                    return False  # held past our deadline (perhaps by a dead Lambda): the sweep resumes
                 self._sleep(0.25)
                 continue
             lease_id = self._new_id()
@@ -268,12 +275,7 @@ class RecordingService:
 
     def _run(self, session_id: str, rec: dict[str, Any], step: Any, lease_id: str) -> None:
         queue = [Segment.decode(s) for s in rec.get("queue") or ()]
-        if isinstance(step, tuple):
-            taken = step[1]
-            slots = rec["slots"]
-            segments = [s for s in (Segment.decode(slots[str(i)]) for i in taken) if s.size]
-            self._repo.promote(session_id, int(rec["sealed"]), taken, segments, lease_id)
-        elif isinstance(step, Part):
+        if isinstance(step, Part):
             segments = queue[:step.take]
             body = self._read(session_id, segments)
             number = int(rec["parts"]) + 1
@@ -344,7 +346,8 @@ class RecordingService:
                 if self._repo.close(session_id, FINALIZING, int(rec["lastCommitAt"]), COMPLETE, []):
                     break
                 continue  # a chunk landed meanwhile: look again
-            self._sleep(min(0.1, quiet / 2) if quiet else 0.01)
+            grace_end = int(rec["finalizeAt"]) / 1000 + grace
+            self._sleep(max(0.01, min(last + quiet, grace_end) - now))  # look again when the window may be over
         state = str(rec.get("state"))
         if state == FAILED:
             raise Conflict("the recording failed", recordingState=FAILED)

@@ -236,13 +236,13 @@ class RecordingRepository:
             {":merged": merged.encode(), ":one": 1, ":me": lease_id},
         )
 
-    def promote(self, session_id: str, sealed: int, taken: list[int], segments: list[Segment],
-                lease_id: str) -> bool:
-        """Move the slots `taken` (ascending, from `sealed`) into the queue in index order, releasing the lease."""
+    def promote(self, session_id: str, sealed: int, taken: list[int], segments: list[Segment]) -> bool:
+        """Move the slots `taken` (ascending, from `sealed`) to the queue's end, in index order.
+
+        Needs no lease: it only appends, and lease holders only touch queue positions they have read."""
         removed = ", ".join(f"#slots.#s{n}" for n in range(len(taken)))
-        update = f"SET #queue = list_append(#queue, :segs), #sealed = :new, #rev = #rev + :one " \
-                 f"REMOVE #lease, {removed}"
-        condition = "#sealed = :old AND #lease.#id = :me"
+        update = f"SET #queue = list_append(#queue, :segs), #sealed = :new REMOVE {removed}"
+        condition = "#sealed = :old"
         names = _names(update + " " + condition)
         names.update({f"#s{n}": str(i) for n, i in enumerate(taken)})
         try:
@@ -250,7 +250,7 @@ class RecordingRepository:
                 Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
                 ConditionExpression=condition, ExpressionAttributeNames=names,
                 ExpressionAttributeValues={":segs": [s.encode() for s in segments], ":new": taken[-1] + 1,
-                                           ":one": 1, ":old": sealed, ":me": lease_id},
+                                           ":old": sealed},
             )
         except Exception as exc:
             if _condition_failed(exc):

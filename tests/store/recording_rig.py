@@ -89,6 +89,15 @@ class Rig:
         total: int = response.json["bytes"]
         return total
 
+    def forget(self, session_id: str) -> None:
+        """Delete the session's items: moto deep-copies the whole table on every transaction, so tests that
+        record many sessions keep it small."""
+        found = self.table.query(KeyConditionExpression="PK = :pk",
+                                 ExpressionAttributeValues={":pk": keys.session_pk(session_id)})["Items"]
+        with self.table.batch_writer() as batch:
+            for item in found:
+                batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+
     def settle(self) -> None:
         """Let every lease and cleanup delay pass, then sweep until nothing is due."""
         self.clock.advance(3600)
