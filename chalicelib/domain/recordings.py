@@ -405,9 +405,11 @@ class RecordingService:
             meta["sha256"] = sha256
         if rec.get("missing"):
             meta["missingChunks"] = rec["missing"]
-        task = "digest" if total and sha256 is None else "cleanup"
-        due = iso(datetime.fromtimestamp(self._clock() + CLEANUP_DELAY_SECONDS, UTC))
-        if self._repo.record_completion(session_id, outcome, meta, counted=total > 0, next_task=(due, task)):
+        if total and sha256 is None:
+            next_task = (iso(self._now()), "digest")
+        else:
+            next_task = (self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
+        if self._repo.record_completion(session_id, outcome, meta, counted=total > 0, next_task=next_task):
             self._cleanup(session_id, queue)
         return outcome
 
@@ -429,7 +431,7 @@ class RecordingService:
             counts["looked"] += 1
             session_id = str(marker["id"])
             try:
-                outcome = self._sweep_one(session_id, deadline)
+                outcome = self._sweep_one(session_id, str(marker.get("task", "open")), deadline)
             except Exception:
                 counts["errors"] += 1
                 log.exception("sweep of %s failed", session_id)
@@ -447,7 +449,7 @@ class RecordingService:
         except Exception:
             log.warning("could not postpone %s", session_id, exc_info=True)
 
-    def _sweep_one(self, session_id: str, deadline: float) -> str | None:
+    def _sweep_one(self, session_id: str, task: str, deadline: float) -> str | None:
         rec = self._repo.get(session_id)
         if rec is None:
             self._repo.delete_marker(session_id)
@@ -475,20 +477,24 @@ class RecordingService:
                 self._postpone(session_id, "open")
             return done
         if state in DONE_STATES:
-            self._after_completion(session_id)
+            self._after_completion(session_id, task)
         else:
             self._repo.delete_marker(session_id)
         return None
 
-    def _after_completion(self, session_id: str) -> None:
-        """Late staging orphans go; the SHA-256 of a multipart object is computed, streaming it once."""
+    def _after_completion(self, session_id: str, task: str) -> None:
+        """`digest`: the SHA-256 of a multipart object, streaming it once, as soon as it is complete.
+        `cleanup` (a minute later, when in-flight chunks have given up): staging orphans go, the marker too."""
+        if task == "digest":
+            meta = self._repo.meta(session_id)
+            if meta and meta.get("hasRecording") and not meta.get("sha256") and meta.get("recordingKey"):
+                digest, size = self._objects.sha256(str(meta["recordingKey"]))
+                if size != int(meta.get("fileSize", -1)):
+                    raise ServiceError(f"recording {session_id} holds {size} bytes, expected {meta.get('fileSize')}")
+                self._repo.update_meta(session_id, {"sha256": digest}, only_if_missing="sha256")
+            self._repo.move_marker(session_id, self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
+            return
         self._objects.delete(self._objects.list_keys(keys.staging_prefix(session_id)))
-        meta = self._repo.meta(session_id)
-        if meta and meta.get("hasRecording") and not meta.get("sha256") and meta.get("recordingKey"):
-            digest, size = self._objects.sha256(str(meta["recordingKey"]))
-            if size != int(meta.get("fileSize", -1)):
-                raise ServiceError(f"recording {session_id} holds {size} bytes, expected {meta.get('fileSize')}")
-            self._repo.update_meta(session_id, {"sha256": digest}, only_if_missing="sha256")
         self._repo.delete_marker(session_id)
 
     def _idle_timeout(self, protocol: str) -> int:
