@@ -11,6 +11,7 @@ a crash between any two AWS calls leaves a state the next request, a retry or th
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 import uuid
@@ -34,6 +35,7 @@ from chalicelib.domain.compaction import (
 )
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS, iso
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, ServiceError, Unavailable
+from chalicelib.media import webm
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store import recordings as rec_store
@@ -65,6 +67,7 @@ FINALIZE_BUDGET_SECONDS = 20.0  # of API Gateway's 29
 CLEANUP_DELAY_SECONDS = 60  # the sweep deletes late staging orphans after in-flight chunks have given up
 RETRY_MARKER_SECONDS = 60
 MAX_MISSING_LISTED = 1000
+SCAN_BLOCK_BYTES = 8 * 1024 * 1024
 
 
 def media(protocol: str) -> tuple[str, str]:
@@ -285,7 +288,8 @@ class RecordingService:
             if upload_id is None:
                 return
             etag = self._objects.upload_part(self._object_key(session_id, rec), upload_id, number, body)
-            if self._repo.record_part(session_id, number, etag, len(body), step.take, lease_id):
+            extra = self._scan_part(session_id, rec, number, body)
+            if self._repo.record_part(session_id, number, etag, len(body), step.take, lease_id, extra):
                 self._objects.delete(keys.staging_key(session_id, s.name) for s in segments)
         elif isinstance(step, Merge):
             segments = queue[step.start:step.end]
@@ -296,6 +300,27 @@ class RecordingService:
                 self._objects.delete(keys.staging_key(session_id, s.name) for s in segments)
             else:
                 self._objects.delete([keys.staging_key(session_id, merged.name)])
+
+    def _scan_part(self, session_id: str, rec: dict[str, Any], number: int, body: bytes) -> dict[str, Any] | None:
+        """A WebM part's clusters, learnt from the scan state the previous part left (docs/seekable-webm.md): the
+        PART item keeps the state after it and the cues found in it, so completion needs no pass over the video."""
+        if rec["protocol"] not in VIDEO_PROTOCOLS:
+            return None
+        try:
+            previous = self._repo.part_item(session_id, number - 1) if number > 1 else None
+            if number > 1 and not (previous and previous.get("scan")):
+                return None  # an earlier part went unscanned: the rewrite scans the object instead
+            scanner = webm.Scanner.resume(json.loads(previous["scan"]) if previous else None)
+            scanner.feed(body)
+            cues = scanner.take_cues()  # before the state is kept, so that no cue is stored twice
+            extra: dict[str, Any] = {"scan": json.dumps(scanner.state.to_json(), separators=(",", ":"))}
+            if cues:
+                extra["cues"] = cues
+            return extra
+        except Exception:
+            log.warning("could not scan part %s of %s; the rewrite will scan the object", number, session_id,
+                        exc_info=True)
+            return None
 
     def _read(self, session_id: str, segments: list[Segment]) -> bytes:
         pieces = []
@@ -407,6 +432,8 @@ class RecordingService:
             meta["missingChunks"] = rec["missing"]
         if total and sha256 is None:
             next_task = (iso(self._now()), "digest")
+        elif total and rec["protocol"] in VIDEO_PROTOCOLS:
+            next_task = (iso(self._now()), "seekable")
         else:
             next_task = (self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
         if self._repo.record_completion(session_id, outcome, meta, counted=total > 0, next_task=next_task):
@@ -484,6 +511,7 @@ class RecordingService:
 
     def _after_completion(self, session_id: str, task: str) -> None:
         """`digest`: the SHA-256 of a multipart object, streaming it once, as soon as it is complete.
+        `seekable` (after the digest, so that it describes the client's bytes): a WebM gets its Duration and Cues.
         `cleanup` (a minute later, when in-flight chunks have given up): staging orphans go, the marker too."""
         if task == "digest":
             meta = self._repo.meta(session_id)
@@ -492,10 +520,62 @@ class RecordingService:
                 if size != int(meta.get("fileSize", -1)):
                     raise ServiceError(f"recording {session_id} holds {size} bytes, expected {meta.get('fileSize')}")
                 self._repo.update_meta(session_id, {"sha256": digest}, only_if_missing="sha256")
+            if not (meta and meta.get("protocol") in VIDEO_PROTOCOLS and meta.get("hasRecording")):
+                self._repo.move_marker(session_id, self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
+                return
+            self._repo.move_marker(session_id, iso(self._now()), "seekable")
+            task = "seekable"  # carry on in this visit; a failure leaves the marker on this task
+        if task == "seekable":
+            self._make_seekable(session_id)
             self._repo.move_marker(session_id, self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
             return
         self._objects.delete(self._objects.list_keys(keys.staging_prefix(session_id)))
         self._repo.delete_marker(session_id)
+
+    def _make_seekable(self, session_id: str) -> None:
+        """Rewrite a complete WebM under the seekable key (its middle copied inside S3), verify it, point the
+        session at it, then delete the client's object: until that point the original is untouched, and after it
+        the client's exact bytes are rebuilt from the new object (webm.rebuild). Each step can be repeated."""
+        meta = self._repo.meta(session_id)
+        if not meta or not meta.get("hasRecording") or meta.get("protocol") not in VIDEO_PROTOCOLS:
+            return
+        original = keys.recording_key(session_id, "webm")
+        target = keys.seekable_key(session_id)
+        if meta.get("seekable"):
+            if meta.get("recordingKey") == target:
+                self._objects.delete([original])  # a crash came between the switch and this delete
+            return
+        source = str(meta["recordingKey"])
+        writer = self._objects.seekable_writer()
+        try:
+            index = self._webm_index(session_id, source, int(meta["fileSize"]))
+            done = writer.rewrite(source, target, index)
+        except webm.Unsupported as exc:
+            log.info("recording %s stays as recorded: %s", session_id, exc)
+            self._repo.update_meta(session_id, {"seekable": {"indexed": False, "reason": str(exc)[:200]}},
+                                   only_if_missing="seekable")
+            return
+        writer.verify(source, done)  # raises on any difference: the original stays and the sweep retries
+        self._repo.update_meta(session_id, {
+            "recordingKey": target,
+            "seekable": {"indexed": True, "storedSize": done.size, "cues": len(index.cues),
+                         "durationMs": round(index.duration_seconds * 1000)},
+        }, only_if_missing="seekable")
+        if (self._repo.meta(session_id) or {}).get("recordingKey") == target:
+            self._objects.delete([source])
+
+    def _webm_index(self, session_id: str, key: str, size: int) -> webm.Index:
+        """What the parts' scans learnt; for a recording that never reached a part (or whose parts went
+        unscanned), a scan of the object itself, streamed."""
+        parts = self._repo.part_indexes(session_id)
+        if parts and all(scan for scan, _ in parts):
+            scanner = webm.Scanner.resume(json.loads(str(parts[-1][0])))
+            if scanner.state.pos == size:
+                return scanner.finish([cues for _, cues in parts])
+        scanner = webm.Scanner()
+        for at in range(0, size, SCAN_BLOCK_BYTES):
+            scanner.feed(self._objects.read_range(key, at, min(size, at + SCAN_BLOCK_BYTES)))
+        return scanner.finish()
 
     def _idle_timeout(self, protocol: str) -> int:
         if protocol in VIDEO_PROTOCOLS:

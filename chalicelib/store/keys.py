@@ -15,9 +15,11 @@
 | live recording       | SESSION#<id>    | REC            | (none: written by every chunk, so unindexed) |
 | sweep marker         | SESSION#<id>    | OPEN           | GSI2 OPEN#RECORDING / <due ISO>#<id>         |
 | indexed chunk        | SESSION#<id>    | CHUNK#<index%010d> |                                          |
-| multipart part       | SESSION#<id>    | PART#<n%05d>   |                                              |
+| multipart part       | SESSION#<id>    | PART#<n%05d>   | (WebM: + scan state and packed cues after it) |
 
-S3 keys: `staging/<sessionId>/<name>` (chunks awaiting compaction), `recordings/<sessionId>.<webm|cast>`.
+S3 keys: `staging/<sessionId>/<name>` (chunks awaiting compaction), `recordings/<sessionId>.<webm|cast>`,
+`recordings/<sessionId>.seekable.webm` (the WebM with Duration and Cues that replaces the client's object once
+verified; docs/seekable-webm.md).
 The OPEN marker is the sweeper's sparse index: it exists while a recording is open or has work left after
 completion (staging cleanup, digest); its sort key is the moment the sweeper should look next.
 
@@ -145,3 +147,7 @@ def staging_key(session_id: str, name: str) -> str:
 
 def recording_key(session_id: str, extension: str) -> str:
     return f"recordings/{session_id}.{extension}"
+
+
+def seekable_key(session_id: str) -> str:
+    return f"recordings/{session_id}.seekable.webm"

@@ -210,15 +210,42 @@ class RecordingRepository:
         return self._update(session_id, "SET #uploadId = :u",
                             "#lease.#id = :me AND attribute_not_exists(#uploadId)", {":u": upload_id, ":me": lease_id})
 
-    def record_part(self, session_id: str, number: int, etag: str, size: int, take: int, lease_id: str) -> bool:
-        """PART item + REC (queue head removed, lease released) in one transaction; False if the lease is lost."""
+    def part_item(self, session_id: str, number: int) -> Item | None:
+        return self._get(keys.session_pk(session_id), keys.part_sk(number))
+
+    def part_indexes(self, session_id: str) -> list[tuple[str | None, bytes]]:
+        """(WebM scan state after the part, packed cues learnt in it) of every part, ascending (see media/webm)."""
+        found: list[tuple[str | None, bytes]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :part)",
+            "ExpressionAttributeValues": {":pk": keys.session_pk(session_id), ":part": "PART#"},
+            "ProjectionExpression": "#scan, #cues", "ExpressionAttributeNames": {"#scan": "scan", "#cues": "cues"},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                response = self._table.query(**kwargs)
+                for item in response["Items"]:
+                    cues: Any = item.get("cues")
+                    scan = item.get("scan")
+                    found.append((str(scan) if scan else None, bytes(getattr(cues, "value", cues) or b"")))
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    def record_part(self, session_id: str, number: int, etag: str, size: int, take: int, lease_id: str,
+                    extra: Mapping[str, Any] | None = None) -> bool:
+        """PART item + REC (queue head removed, lease released) in one transaction; False if the lease is lost.
+        `extra`: more attributes of the PART item (a WebM recording's scan state and cues after this part)."""
         removed = ", ".join(f"#queue[{i}]" for i in range(take))
         update = f"SET #parts = :n, #partBytes = #partBytes + :size, #staged = #staged - :size, #rev = #rev + :one " \
                  f"REMOVE #lease, {removed}"
         failure = self._transact([
             {"Put": {"TableName": self._name,
                      "Item": {"PK": keys.session_pk(session_id), "SK": keys.part_sk(number), "kind": "PART",
-                              "number": number, "etag": etag, "size": size}}},
+                              "number": number, "etag": etag, "size": size, **(extra or {})}}},
             {"Update": {"TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
                         "UpdateExpression": update, "ConditionExpression": "#lease.#id = :me AND #parts = :prev",
                         "ExpressionAttributeNames": _names(update + " #lease #id #parts"),

@@ -10,6 +10,7 @@ import time
 
 import requests
 
+from chalicelib.media.webm import rebuild
 from tests.conftest import make_token
 
 ADMIN = make_token("admin", role="admin")
@@ -29,13 +30,14 @@ def synthetic_webm(clusters: int, frame_bytes: int) -> bytes:
     """An EBML stream shaped like MediaRecorder's WebM: header, a Segment of unknown size, then Clusters of
     SimpleBlocks. The service treats the bytes opaquely; the shape makes chunk boundaries split elements."""
     header = element(b"\x1a\x45\xdf\xa3", element(b"\x42\x82", b"webm") + element(b"\x42\x87", b"\x04"))
+    info = element(b"\x15\x49\xa9\x66", element(b"\x2a\xd7\xb1", (1_000_000).to_bytes(3, "big")))
     tracks = element(b"\x16\x54\xae\x6b", element(b"\xae", element(b"\xd7", b"\x01") + element(b"\x86", b"V_VP9")))
     body = b""
     for n in range(clusters):
         frames = b"".join(element(b"\xa3", b"\x81" + (i * 33).to_bytes(2, "big") + b"\x80" + os.urandom(frame_bytes))
                           for i in range(10))
         body += element(b"\x1f\x43\xb6\x75", element(b"\xe7", (n * 5000).to_bytes(4, "big")) + frames)
-    return header + b"\x18\x53\x80\x67" + b"\x01\xff\xff\xff\xff\xff\xff\xff" + tracks + body
+    return header + b"\x18\x53\x80\x67" + b"\x01\xff\xff\xff\xff\xff\xff\xff" + info + tracks + body
 
 
 def post_chunks(stack, session_id: str, data: bytes, cuts: list[int], content_type: str) -> None:
@@ -65,6 +67,17 @@ def test_a_multi_chunk_webm_plays_back_exactly_with_ranges_and_credentialed_cors
                               headers={"Authorization": f"Bearer {ALICE}"}, timeout=30)
     assert finalized.status_code == 200 and finalized.json() == {"ok": True, "recordingState": "complete"}
 
+    # the sweep digests the client's bytes, then rewrites the WebM with Duration and Cues (docs/seekable-webm.md)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = requests.get(f"{stack.base}/sessions/{session_id}/recording?redirect=false",
+                              cookies={"gatwy_token": ALICE}, timeout=10).json()
+        if ".seekable.webm" in listed["url"]:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("the recording was not made seekable within a minute")
+
     redirect = requests.get(f"{stack.base}/sessions/{session_id}/recording", cookies={"gatwy_token": ALICE},
                             allow_redirects=False, timeout=10)
     assert redirect.status_code == 302
@@ -73,19 +86,20 @@ def test_a_multi_chunk_webm_plays_back_exactly_with_ranges_and_credentialed_cors
     played = requests.get(url, timeout=30)
     assert played.status_code == 200
     assert played.headers["Content-Type"] == "video/webm"
-    assert hashlib.sha256(played.content).hexdigest() == hashlib.sha256(webm).hexdigest()
+    assert hashlib.sha256(rebuild(played.content)).hexdigest() == hashlib.sha256(webm).hexdigest()
+    stored = played.content
 
     origin = stack.base
     ranged = requests.get(url, headers={"Range": "bytes=5242870-5242899", "Origin": origin}, timeout=10)
     assert ranged.status_code == 206
-    assert ranged.headers["Content-Range"] == f"bytes 5242870-5242899/{len(webm)}"
-    assert ranged.content == webm[5242870:5242900]
+    assert ranged.headers["Content-Range"] == f"bytes 5242870-5242899/{len(stored)}"
+    assert ranged.content == stored[5242870:5242900]
     assert ranged.headers["Access-Control-Allow-Origin"] == origin
     assert ranged.headers["Access-Control-Allow-Credentials"] == "true"
 
     followed = requests.get(f"{stack.base}/sessions/{session_id}/recording", cookies={"gatwy_token": ALICE},
                             timeout=30)
-    assert followed.content == webm
+    assert rebuild(followed.content) == webm
     deadline = time.monotonic() + 30
     digest = None
     while time.monotonic() < deadline and digest is None:  # the sweep computes a multipart object's digest

@@ -1,0 +1,95 @@
+"""A WebM recording made through the routes becomes seekable after completion; the client's bytes stay provable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.media import webm
+from chalicelib.store import keys
+from tests import webm_fixtures as wf
+from tests.conftest import BUCKET
+from tests.store.recording_rig import ADMIN
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    if not wf.have_ffmpeg():
+        pytest.fail(wf.FFMPEG_MISSING)
+    return wf.chrome_style(wf.encode(tmp_path_factory.mktemp("rec") / "r.webm", seconds=4.0))
+
+
+def meta(rig: Any, session_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = rig.table.get_item(Key={"PK": keys.session_pk(session_id), "SK": keys.META})["Item"]
+    return item
+
+
+def send(rig: Any, data: bytes, seed: int = 1) -> str:
+    """MediaRecorder's blobs: cut anywhere, some inside element headers."""
+    session_id: str = rig.start()
+    rng, at = random.Random(seed), 0
+    while at < len(data):
+        size = rng.randrange(1, 30_000)
+        assert rig.chunk(session_id, data[at:at + size]).status_code == 200
+        at += size
+    assert rig.finalize(session_id).json["recordingState"] == "complete"
+    return session_id
+
+
+def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig: Any, recording: bytes,
+                                                                            tmp_path: Path) -> None:
+    session_id = send(rig, recording)
+    assert rig.object(session_id) == recording  # completion itself writes the client's bytes, as before
+    parts = rig.table.query(KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+                            ExpressionAttributeValues={":pk": keys.session_pk(session_id), ":p": "PART#"})["Items"]
+    assert len(parts) > 1 and all("scan" in p for p in parts)  # learnt part by part on the way in
+    assert json.loads(parts[-1]["scan"])["pos"] == len(recording)
+    rig.settle()
+    session = rig.session(session_id)
+    assert session["sha256"] == hashlib.sha256(recording).hexdigest()
+    assert session["fileSize"] == len(recording)
+    found = meta(rig, session_id)
+    assert found["recordingKey"] == keys.seekable_key(session_id)
+    assert found["seekable"]["indexed"] is True and found["seekable"]["cues"] >= 3
+    stored: bytes = rig.s3.get_object(Bucket=BUCKET, Key=keys.seekable_key(session_id))["Body"].read()
+    assert stored == webm.plan(webm.scan(recording)).assemble(recording)  # as one pass over the whole file
+    assert hashlib.sha256(webm.rebuild(stored)).hexdigest() == session["sha256"]  # the rebuilt original
+    listed = rig.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"recordings/{session_id}")["Contents"]
+    assert [o["Key"] for o in listed] == [keys.seekable_key(session_id)]  # replaced, not doubled
+    out = tmp_path / "played.webm"
+    out.write_bytes(stored)
+    duration = wf.ffprobe_duration(out)
+    assert duration is not None and abs(duration - 4.0) <= 0.1 + 1e-6
+    played = rig.api.get(f"/sessions/{session_id}/recording?redirect=false", ADMIN)
+    assert played.status_code == 200 and ".seekable.webm" in played.json["url"]
+
+
+def test_a_recording_that_is_not_webm_stays_as_recorded(rig: Any) -> None:
+    body = b"webm bytes, but not WebM" * 50
+    session_id = send(rig, body)
+    rig.settle()
+    found = meta(rig, session_id)
+    assert found["recordingKey"] == keys.recording_key(session_id, "webm")
+    assert found["seekable"]["indexed"] is False and found["seekable"]["reason"]
+    assert rig.object(session_id) == body
+    assert rig.session(session_id)["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_recording_cut_short_is_indexed_and_keeps_every_byte(rig: Any, recording: bytes) -> None:
+    cut = recording[:-777]  # the last blob never came, the tab died: the sweep times it out
+    session_id = rig.start()
+    for at in range(0, len(cut), 20_000):
+        assert rig.chunk(session_id, cut[at:at + 20_000]).status_code == 200
+    rig.settle()  # times it out
+    rig.settle()  # digest, then the rewrite
+    session = rig.session(session_id)
+    assert session["recordingState"] == "timed_out"
+    assert meta(rig, session_id)["seekable"]["indexed"] is True
+    stored: bytes = rig.s3.get_object(Bucket=BUCKET, Key=keys.seekable_key(session_id))["Body"].read()
+    assert webm.rebuild(stored) == cut
+    assert hashlib.sha256(cut).hexdigest() == session["sha256"]
