@@ -52,3 +52,27 @@ def test_empty_query_values_mean_not_given_and_the_document_says_so(api, admin):
     parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
                   for p in entry.spec["parameters"]]
     assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query")
+
+
+def test_times_before_year_1000_keep_four_year_digits_and_their_order(api, admin, recording_on):
+    # found by positive fuzzing of GET /sessions/{id}/commands and /file-sessions/{id}/events: a timestamp of year
+    # 836 came back "836-08-30T...", not a date-time, and sorted after "2024-..." in the list indexes
+    date_time = jsonschema.FormatChecker()
+    session_id = api.post("/sessions", admin, {"protocol": "ssh", "connectionId": "c1"}).json["sessionId"]
+    sent = [{"elapsed": 1, "command": "ls", "timestamp": "0836-08-30T22:20:30.515Z"}]
+    assert api.post(f"/sessions/{session_id}/commands", admin, sent).status_code == 200
+    (command,) = api.get(f"/sessions/{session_id}/commands", admin).json["commands"]
+    assert command["timestamp"] == "0836-08-30T22:20:30.515Z"
+
+    for file_session, timestamp in (("fs-old", "0027-03-12T05:47:21+00:00"), ("fs-new", "2024-01-01T00:00:00Z")):
+        batch = {"protocol": "sftp", "connectionId": "c1",
+                 "events": [{"action": "browse", "path": "/", "timestamp": timestamp}]}
+        assert api.post(f"/file-sessions/{file_session}/events", admin, batch).status_code == 200
+    (event,) = api.get("/file-sessions/fs-old/events", admin).json["events"]
+    assert event["timestamp"] == "0027-03-12T05:47:21.000Z"
+    assert date_time.conforms(event["timestamp"], "date-time")
+    listed = api.get("/file-sessions", admin).json["sessions"]
+    assert [s["id"] for s in listed] == ["fs-new", "fs-old"]  # newest first
+    assert all(date_time.conforms(s[name], "date-time") for s in listed for name in ("startedAt", "endedAt"))
+    before_1000 = api.get("/file-sessions?to=1000-01-01T00:00:00Z", admin).json["sessions"]
+    assert [s["id"] for s in before_1000] == ["fs-old"]
