@@ -310,6 +310,8 @@ class Row:
     build(world) -> Call: a request that is valid in every respect but the caller, aimed at `world`'s records
     (a session owned by "owner", a connection). reveals(response, world) -> bool: whether the answer exposed the
     owner's record (or, for writes, acted on the owner's behalf); the matrix compares it with Expect.reveals.
+    `case` tells apart two rows of one route whose rules depend on the state they meet (e.g. a write that
+    creates a record when its id is new).
     """
 
     method: str
@@ -318,15 +320,20 @@ class Row:
     expect: Mapping[str, Expect | int]
     reveals: Callable[[Any, Any], bool] | None = None
     note: str = ""
+    case: str = ""
 
     @property
     def route(self) -> tuple[str, str]:
         return (self.path, self.method)
 
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}" + (f" ({self.case})" if self.case else "")
+
 
 @dataclass
 class Verdict:
-    route: tuple[str, str]
+    row: str  # the row's label
     caller: str
     expected: Expect
     got: str
@@ -339,7 +346,7 @@ def expected(value: Expect | int) -> Expect:
 
 def matrix_problems(rows: Iterable[Row]) -> list[str]:
     """Rows that do not name an expectation for every caller (a route must not ship half-specified)."""
-    return [f"{row.method} {row.path}: no expectation for {', '.join(sorted(set(CALLERS) - set(row.expect)))}"
+    return [f"{row.label}: no expectation for {', '.join(sorted(set(CALLERS) - set(row.expect)))}"
             for row in rows if set(row.expect) != set(CALLERS)]
 
 
@@ -371,11 +378,11 @@ def run_matrix(api: Any, rows: Iterable[Row], tokens: Mapping[str, str | None], 
                 revealed = row.reveals(response, world)
                 got += " revealing" if revealed else " hiding"
                 ok = revealed == want.reveals
-            verdicts.append(Verdict(row.route, caller, want, got, ok))
+            verdicts.append(Verdict(row.label, caller, want, got, ok))
     return verdicts
 
 
 def matrix_failures(verdicts: Iterable[Verdict]) -> list[str]:
-    return [f"{v.route[1]} {v.route[0]} as {v.caller}: expected {v.expected}, got {v.got}"
+    return [f"{v.row} as {v.caller}: expected {v.expected}, got {v.got}"
             for v in verdicts if not v.ok]
 
