@@ -75,9 +75,37 @@ def operations(document: Mapping[str, Any]) -> list[Operation]:
     return found
 
 
+# The kind of record each path parameter names, by the path it appears in (first matching prefix wins): tests
+# aim requests at an existing record of that kind so they get past "not found". File sessions share the
+# `session_id` parameter with sessions but live apart (FILES#<id>): a session's id names no file session.
+PATH_ID_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("/file-sessions/", "session_id", "file_session"),
+    ("/sessions/", "session_id", "session"),
+    ("/connections/", "connection_id", "connection"),
+)
+
+
+def path_parameters(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def path_id_kind(path: str, parameter: str) -> str | None:
+    return next((kind for prefix, name, kind in PATH_ID_KINDS if path.startswith(prefix) and name == parameter), None)
+
+
+def known_path_values(path: str, records: Mapping[str, str]) -> dict[str, str]:
+    """{path parameter: an existing record's id} for `path`, from `records` ({kind: id}, e.g. the caller's own)."""
+    found = {}
+    for parameter in path_parameters(path):
+        kind = path_id_kind(path, parameter)
+        if kind is not None and kind in records:
+            found[parameter] = records[kind]
+    return found
+
+
 def filled(path: str, values: Mapping[str, str], default: str = "x") -> str:
     """The template with each {name} replaced by values[name] (else `default`), for hand-built requests."""
-    for name in [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]:
+    for name in path_parameters(path):
         path = path.replace("{" + name + "}", values.get(name, default))
     return path
 
