@@ -5,6 +5,8 @@ from __future__ import annotations
 import jsonschema
 import yaml
 
+from chalicelib.api import params
+from chalicelib.errors import BadRequest
 from tests import hostile
 from tests.conftest import ROOT, make_token
 
@@ -43,15 +45,40 @@ def test_deeply_nested_json_is_a_400_not_a_crash(api, admin):
 
 
 def test_empty_query_values_mean_not_given_and_the_document_says_so(api, admin):
-    # found by negative fuzzing of GET /sessions: `?to=` was answered 200 while the document called it invalid
-    response = api.get("/sessions?page=&limit=&cursor=&userId=&protocol=&from=&to=", admin)
-    assert response.status_code == 200
-    assert (response.json["page"], response.json["limit"]) == (1, 25)
-    listing = hostile.operations(DOC)
-    (entry,) = [op for op in listing if op.label == "GET /sessions"]
-    parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
-                  for p in entry.spec["parameters"]]
-    assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query")
+    # found by negative fuzzing of GET /sessions: `?to=` was answered 200 while the document called it invalid;
+    # then of GET /file-sessions (`?protocol=`) and GET /file-sessions/{id}/export (`?format=`, the default json)
+    for path in ("/sessions", "/file-sessions"):
+        response = api.get(f"{path}?page=&limit=&cursor=&userId=&protocol=&from=&to=", admin)
+        assert response.status_code == 200
+        assert (response.json["page"], response.json["limit"]) == (1, 25)
+    batch = {"protocol": "sftp", "connectionId": "c1", "events": [{"action": "browse", "path": "/"}]}
+    assert api.post("/file-sessions/fs-1/events", admin, batch).status_code == 200
+    exported = api.get("/file-sessions/fs-1/export?format=", admin)
+    assert exported.status_code == 200 and exported.json["session"]["id"] == "fs-1"
+    for label in ("GET /sessions", "GET /file-sessions", "GET /file-sessions/{session_id}/export"):
+        (entry,) = [op for op in hostile.operations(DOC) if op.label == label]
+        parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
+                      for p in entry.spec["parameters"]]
+        assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query"), label
+
+
+def test_the_documents_id_pattern_is_the_apps_rule():
+    # found by positive fuzzing of POST /file-sessions/{id}/events: connectionId "." matched the document's
+    # pattern but is refused (ids of only dots cannot be path segments); the document's Id now says so
+    schema = DOC["components"]["schemas"]["Id"]
+    for value in ("a", "sess_1", "a.b", ".a", "a.", "-", "_", "x" * 128, ".", "..", "...", "", "x" * 129,
+                  "a/b", "a b", "ü", "a\x00"):
+        try:
+            params.valid_id(value)
+            valid = True
+        except BadRequest:
+            valid = False
+        try:
+            jsonschema.validate(value, schema)
+            documented = True
+        except jsonschema.ValidationError:
+            documented = False
+        assert valid == documented, value
 
 
 def test_times_before_year_1000_keep_four_year_digits_and_their_order(api, admin, recording_on):
