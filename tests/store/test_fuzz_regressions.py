@@ -103,3 +103,26 @@ def test_times_before_year_1000_keep_four_year_digits_and_their_order(api, admin
     assert all(date_time.conforms(s[name], "date-time") for s in listed for name in ("startedAt", "endedAt"))
     before_1000 = api.get("/file-sessions?to=1000-01-01T00:00:00Z", admin).json["sessions"]
     assert [s["id"] for s in before_1000] == ["fs-old"]
+
+
+def test_integer_ids_in_bodies_are_read_as_text_and_the_document_says_so(api, admin, recording_on):
+    # found by negative fuzzing of POST /sessions/rdp-session: {"connectionId": 0, "userId": 0} was a 200 while the
+    # document allowed only strings; the app reads an integer id as its decimal text (gateways number their rows)
+    started = api.post("/sessions/rdp-session", admin, {"connectionId": 42, "userId": 7})
+    assert started.status_code == 200
+    session = api.get(f"/sessions/{started.json['sessionId']}", admin).json
+    assert (session["connectionId"], session["userId"]) == ("42", "7")
+    body_id = {"$ref": "#/components/schemas/BodyId", "components": DOC["components"]}
+    for value in (42, 0, -1, "c1"):
+        jsonschema.validate(value, body_id)
+    for value in (True, 1.5, ".", None):
+        assert api.post("/sessions/rdp-session", admin, {"connectionId": value}).status_code == 400
+        assert not jsonschema.Draft4Validator(body_id).is_valid(value), value
+
+
+def test_the_largest_storage_limit_is_documented(api, admin):
+    # found by positive fuzzing of PUT /settings/recording: maxTotalBytes 7e26 is refused (the app stores a 64-bit
+    # count) while the document set no maximum
+    documented = DOC["components"]["schemas"]["RecordingSettings"]["properties"]["maxTotalBytes"]["maximum"]
+    assert api.put("/settings/recording", admin, {"maxTotalBytes": documented}).status_code == 200
+    assert api.put("/settings/recording", admin, {"maxTotalBytes": documented + 1}).status_code == 400
