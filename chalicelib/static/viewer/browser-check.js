@@ -61,20 +61,23 @@
     return { started, ...(await record({ sessionId: started.sessionId, ...options })) };
   }
 
-  function record({ sessionId, seconds = 5, timesliceMs = 5000, flushMs = 5000, width = 64, height = 48 }) {
+  // Options beyond the gateway's, for tests and fixtures: `upload: false` keeps the bytes in the page, `mimeType`
+  // forces a type, `noise` fills that many bottom rows with random pixels (bigger files; the rest keeps the colour).
+  function record({ sessionId, seconds = 5, timesliceMs = 5000, flushMs = 5000, width = 64, height = 48,
+                    upload = true, mimeType = null, noise = 0 }) {
     const canvas = document.createElement("canvas");
     canvas.width = width;
     canvas.height = height;
     canvas.id = "screen";
     stage().append(canvas);
     const ctx = canvas.getContext("2d");
-    const mimeType = MediaRecorder.isTypeSupported("video/webm; codecs=vp9") ? "video/webm; codecs=vp9" : "video/webm";
+    mimeType ??= MediaRecorder.isTypeSupported("video/webm; codecs=vp9") ? "video/webm; codecs=vp9" : "video/webm";
     const recorder = new MediaRecorder(canvas.captureStream(10), { mimeType });
     const chunks = [];
     const uploads = [];
     const eventPosts = [];
     let pending = [];
-    let eventsSent = 0;
+    const eventsSent = [];
     let startedAt = null;
     const elapsed = () => (performance.now() - startedAt) / 1000;
 
@@ -82,6 +85,12 @@
       const [r, g, b] = colourAt(startedAt === null ? 0 : elapsed());
       ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
       ctx.fillRect(0, 0, width, height);
+      if (noise) {
+        const lower = ctx.createImageData(width, noise);
+        for (let at = 0; at < lower.data.length; at += 65536) crypto.getRandomValues(lower.data.subarray(at, at + 65536));
+        for (let i = 3; i < lower.data.length; i += 4) lower.data[i] = 255;
+        ctx.putImageData(lower, 0, height - noise);
+      }
     };
     const painter = setInterval(paint, 40);
     paint();
@@ -94,7 +103,8 @@
       if (!pending.length) return;
       const batch = pending;
       pending = [];
-      eventsSent += batch.length;
+      eventsSent.push(...batch);
+      if (!upload) return;
       eventPosts.push(status(fetch(api(`sessions/${sessionId}/recording/events`), {
         method: "POST", credentials: "include", headers: { "Content-Type": "application/json" },
         body: JSON.stringify(batch),
@@ -105,7 +115,7 @@
     recorder.addEventListener("dataavailable", (event) => {
       if (!event.data.size) return;
       chunks.push(event.data);
-      uploads.push(status(fetch(api(`sessions/${sessionId}/recording/chunk`), {
+      if (upload) uploads.push(status(fetch(api(`sessions/${sessionId}/recording/chunk`), {
         method: "POST", credentials: "include", headers: { "Content-Type": "application/octet-stream" },
         body: event.data,
       })));
@@ -124,16 +134,17 @@
           clearInterval(flusher);
           flush();
           await uploads[uploads.length - 1];  // the gateway waits for the last chunk's upload, then finalizes
-          const finalize = await fetch(api(`sessions/${sessionId}/recording/finalize`), {
+          const finalize = upload ? await fetch(api(`sessions/${sessionId}/recording/finalize`), {
             method: "POST", credentials: "include",
-          });
+          }) : null;
           const whole = new Blob(chunks, { type: "video/webm" });
           resolve({
             mimeType, recorderMimeType: recorder.mimeType, seconds,
             chunkSizes: chunks.map((c) => c.size),
             chunkStatuses: await Promise.all(uploads),
-            eventsSent, eventStatuses: await Promise.all(eventPosts),
-            finalizeStatus: finalize.status, finalizeBody: await finalize.text(),
+            events: eventsSent, eventStatuses: await Promise.all(eventPosts),
+            finalizeStatus: finalize?.status, finalizeBody: await finalize?.text(),
+            width, height, timesliceMs,
             size: whole.size, sha256: await sha256(whole), base64: await base64(whole),
           });
         } catch (error) {
@@ -159,7 +170,8 @@
   }
 
   // ---- the <video> player: metadata, learning the duration, seeking, reading the shown frame's pixel ----------
-  async function playVideo(sessionId, { crossOrigin = "use-credentials", seekTo = [], timeoutMs = 15000 } = {}) {
+  // `sessionId`: through GET /sessions/{id}/recording (its 302); `url`: straight from that address.
+  async function playVideo({ sessionId, url, crossOrigin = "use-credentials", seekTo = [], timeoutMs = 15000 }) {
     const video = document.createElement("video");
     if (crossOrigin !== null) video.crossOrigin = crossOrigin;
     video.muted = true;
@@ -171,7 +183,7 @@
     stage().append(video);
     const result = { crossOrigin, events, seeks: [] };
     try {
-      video.src = api(`sessions/${sessionId}/recording`);
+      video.src = url ?? api(`sessions/${sessionId}/recording`);
       await once(video, "loadedmetadata", timeoutMs);
       result.durationAtMetadata = String(video.duration);
       if (!Number.isFinite(video.duration)) {
@@ -187,12 +199,20 @@
       const ctx = canvas.getContext("2d", { willReadFrequently: true });
       const times = seekTo.length ? seekTo : [video.duration / 2];
       for (const time of times) {
+        // `seeked` can come before the sought frame is presented, and drawImage then copies the frame shown
+        // before the seek: wait for the presentation too (it never comes if the frame shown does not change)
+        const presented = new Promise((resolve) => {
+          video.requestVideoFrameCallback((now, frame) => resolve(frame.mediaTime));
+          setTimeout(() => resolve(null), 1000);
+        });
         const seeked = once(video, "seeked", timeoutMs);
         video.currentTime = time;
         await seeked;
+        const mediaTime = await presented;
         ctx.drawImage(video, 0, 0);
-        const pixel = ctx.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
-        result.seeks.push({ requested: time, currentTime: video.currentTime, rgb: [pixel[0], pixel[1], pixel[2]] });
+        const pixel = ctx.getImageData(canvas.width >> 1, canvas.height >> 2, 1, 1).data;  // above any noise
+        result.seeks.push({ requested: time, currentTime: video.currentTime, mediaTime,
+                            rgb: [pixel[0], pixel[1], pixel[2]] });
       }
       result.ok = true;
     } catch (error) {
