@@ -1,8 +1,9 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
-from chalice.app import Chalice, Request
+from chalice.app import Chalice, Rate, Request
 
 from chalicelib.api import audit_routes as audit
+from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
@@ -105,3 +106,29 @@ def list_file_events(session_id):
 @app.route("/file-sessions/{session_id}/export", methods=["GET"])
 def export_file_session(session_id):
     return audit.export_file_session(request(), session_id)
+
+
+@app.route("/sessions/storage", methods=["GET"])
+def recording_storage():
+    return recordings.storage(request())
+
+
+@app.route("/sessions/{session_id}/recording/chunk", methods=["POST"], content_types=list(recordings.CHUNK_TYPES))
+def recording_chunk(session_id):
+    return recordings.chunk(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/recording/finalize", methods=["POST"],
+           content_types=["application/json", "application/octet-stream", "text/plain"])
+def recording_finalize(session_id):
+    return recordings.finalize(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/recording", methods=["GET"])
+def recording_playback(session_id):
+    return recordings.playback(request(), session_id)
+
+
+@app.schedule(Rate(2, unit=Rate.MINUTES), name="recording_sweep")
+def recording_sweep(event):
+    return recordings.sweep()

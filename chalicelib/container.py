@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import aws
+from chalicelib.domain import recordings
 from chalicelib.domain.audit import AuditService, FileSessionService
+from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.sessions import SessionService
 from chalicelib.domain.settings import SettingsService
 from chalicelib.settings import Settings, get_settings
@@ -14,6 +17,8 @@ from chalicelib.store import keys
 from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.counters import Counters
 from chalicelib.store.exports import ExportStore
+from chalicelib.store.objects import RecordingObjects
+from chalicelib.store.recordings import RecordingRepository
 from chalicelib.store.sessions import SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
@@ -33,24 +38,40 @@ class Services:
     audit: AuditService
     file_audit: FileSessionService
     exports: ExportStore
+    recordings: RecordingService
 
 
-def build(settings: Settings, table: Table | None = None, s3: Any = None) -> Services:
+def build(settings: Settings, table: Table | None = None, s3: Any = None, **recording_options: Any) -> Services:
+    """`recording_options` (clock, sleep, new_id) reach the RecordingService: tests drive its time."""
     table = table if table is not None else aws.table(settings.table_name)
     s3 = s3 if s3 is not None else aws.s3_client(settings.s3_addressing_style)
     settings_repo = SettingsRepository(table)
     file_sessions = SessionRepository(table, keys.FILES)
+    counters = Counters(table)
+    recording_clock = recording_options.get("clock")
+    session_options: dict[str, Any] = {}
+    if recording_clock is not None:
+        session_options["clock"] = lambda: datetime.fromtimestamp(recording_clock(), UTC)
+
+    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime) -> list[dict[str, Any]]:
+        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings)
+
     return Services(
         settings=settings,
         table=table,
         s3=s3,
-        counters=Counters(table),
-        sessions=SessionService(SessionRepository(table, keys.SESSION), settings_repo),
+        counters=counters,
+        sessions=SessionService(SessionRepository(table, keys.SESSION), settings_repo,
+                                recording_items=recording_items, **session_options),
         file_sessions=file_sessions,
         recording_settings=SettingsService(settings_repo),
         audit=AuditService(SessionRepository(table, keys.SESSION), AuditRepository(table)),
         file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
+        recordings=RecordingService(
+            RecordingRepository(table), RecordingObjects(s3, settings.bucket_name, settings.kms_key_id), counters,
+            settings, **recording_options,
+        ),
     )
 
 

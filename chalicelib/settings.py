@@ -45,6 +45,9 @@ class Settings:
     # Answers bigger than this go to S3 and the client is redirected there: a Lambda response carries at most
     # 6 MB, measured after the body is JSON-escaped into the proxy envelope (see docs/audit-records.md).
     max_response_bytes: int = 5_000_000
+    # S3's floor for every multipart part but the last; smaller only where the emulator is told so (tests)
+    recording_part_bytes: int = 5 * 1024 * 1024
+    sweep_budget_seconds: float = 90.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -110,6 +113,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
         s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "auto") or "auto",
         max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", 5_000_000, minimum=1),
+        recording_part_bytes=_int(env, "RECORDING_PART_BYTES", 5 * 1024 * 1024, minimum=1024),
+        sweep_budget_seconds=_float(env, "SWEEP_BUDGET_SECONDS", 90.0),
     )
 
 

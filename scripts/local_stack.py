@@ -96,7 +96,7 @@ def create_resources(env: dict[str, str]) -> None:
 
 def run_schedules(stop: threading.Event, period: float) -> None:
     """Fire every scheduled function of the app, as EventBridge would, every `period` seconds."""
-    from chalice.app import CloudWatchEventConfig
+    from chalice.app import CloudWatchEventConfig, ScheduledEventConfig
 
     import app as app_module
     from app import app
@@ -104,12 +104,14 @@ def run_schedules(stop: threading.Event, period: float) -> None:
     handlers = [
         getattr(app_module, source.name)
         for source in app.event_sources
-        if isinstance(source, CloudWatchEventConfig)
+        if isinstance(source, (CloudWatchEventConfig, ScheduledEventConfig))
     ]
     while not stop.wait(period):
         for handler in handlers:
-            event = {"source": "aws.events", "detail-type": "Scheduled Event", "time": time.strftime(
-                "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "resources": [], "detail": {}}
+            event = {"version": "0", "id": secrets.token_hex(16), "account": "000000000000",
+                     "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), "source": "aws.events",
+                     "detail-type": "Scheduled Event", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                     "resources": [], "detail": {}}
             try:
                 handler(event, None)
             except Exception as exc:  # a failing sweep must not stop the local stack

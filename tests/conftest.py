@@ -6,6 +6,7 @@ Tests build their table and bucket from infra/resources.yaml (chalicelib/store/s
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,9 @@ def auth(token: str, content_type: str | None = "application/json") -> dict[str,
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Chalice's test client swaps os.environ for a dict copy around each request and back; requests made from
+    # several threads at once can leave the copy in place, so the real mapping is put back after every test.
+    real_environ = os.environ
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("ROLE_PERMISSIONS", raising=False)
     for name, value in {
@@ -66,6 +70,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws.reset()
     container.use(None)
     yield
+    os.environ = real_environ
     get_settings.cache_clear()
     aws.reset()
     container.use(None)

@@ -18,6 +18,8 @@ FILE_PROTOCOLS = ("sftp", "ftp", "smb")
 VIDEO_PROTOCOLS = ("rdp", "vnc")
 
 Clock = Callable[[], datetime]
+# the items a recorded session starts with besides META (the live recording and its sweep marker)
+RecordingItems = Callable[[str, str, str, datetime], list[dict[str, Any]]]
 
 
 def utc_now() -> datetime:
@@ -72,11 +74,13 @@ class SessionService:
         settings: SettingsRepository,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_session_id,
+        recording_items: RecordingItems | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
         self._new_id = new_id
+        self._recording_items = recording_items
 
     def start(self, caller: Caller, protocol: str, connection_id: str, on_behalf: Owner | None) -> str | None:
         """Create the session row when recording is on globally and for the connection; its id, else None."""
@@ -85,6 +89,7 @@ class SessionService:
             return None
         owner = owner_for_write(caller, on_behalf)
         session_id = self._new_id()
+        now = self._clock()
         item: dict[str, Any] = {
             "id": session_id,
             "userId": owner.user_id,
@@ -93,12 +98,13 @@ class SessionService:
             "connectionId": connection_id,
             # a connection the service never heard of is named by its id, so its recordings still list
             "connectionName": (connection or {}).get("name") or connection_id,
-            "startedAt": iso(self._clock()),
+            "startedAt": iso(now),
             "hasRecording": False,
             "fileSize": 0,
             "recordingState": "recording",
         }
-        self._sessions.create(item, {"sessions": 1})
+        extra = self._recording_items(session_id, owner.user_id, protocol, now) if self._recording_items else []
+        self._sessions.create(item, {"sessions": 1}, extra)
         return session_id
 
     def get(self, caller: Caller, session_id: str) -> dict[str, Any]:

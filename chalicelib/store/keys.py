@@ -12,6 +12,14 @@
 | connection           | CONNECTION#<id> | META           |                                              |
 | recording settings   | SETTINGS        | RECORDING      |                                              |
 | totals (sharded)     | STATS#<00..15>  | META           |                                              |
+| live recording       | SESSION#<id>    | REC            | (none: written by every chunk, so unindexed) |
+| sweep marker         | SESSION#<id>    | OPEN           | GSI2 OPEN#RECORDING / <due ISO>#<id>         |
+| indexed chunk        | SESSION#<id>    | CHUNK#<index%010d> |                                          |
+| multipart part       | SESSION#<id>    | PART#<n%05d>   |                                              |
+
+S3 keys: `staging/<sessionId>/<name>` (chunks awaiting compaction), `recordings/<sessionId>.<webm|cast>`.
+The OPEN marker is the sweeper's sparse index: it exists while a recording is open or has work left after
+completion (staging cleanup, digest); its sort key is the moment the sweeper should look next.
 
 <elapsed> is `sortable_elapsed()`: the number zero-padded, so commands sort by elapsed. <batch> is a digest of
 the validated batch, so a retried batch lands on the same keys instead of duplicating its records.
@@ -35,10 +43,14 @@ EVENTS_PREFIX = "EVENTS#"
 FILE_EVENT_PREFIX = "EVENT#"
 FILE_BATCH_PREFIX = "BATCH#"
 ELAPSED_DIGITS = 12  # elapsed values are below 10**12 (params refuse more): 31,000 years in seconds
+REC = "REC"
+OPEN = "OPEN"
+OPEN_PK = "OPEN#RECORDING"
 
 BY_USER_INDEX = "GSI1"
 ALL_INDEX = "GSI2"
 BY_PROTOCOL_INDEX = "GSI3"
+OPEN_INDEX = ALL_INDEX  # sparse use of GSI2 by the OPEN markers, in a partition of its own
 
 
 def session_pk(session_id: str) -> str:
@@ -111,3 +123,25 @@ def file_event_sk(batch: str, index: int) -> str:
 
 def file_batch_sk(batch: str) -> str:
     return f"{FILE_BATCH_PREFIX}{batch}"
+def part_sk(number: int) -> str:
+    return f"PART#{number:05d}"
+
+
+def chunk_sk(index: int) -> str:
+    return f"CHUNK#{index:010d}"
+
+
+def open_sort_key(due: str, session_id: str) -> str:
+    return f"{due}#{session_id}"
+
+
+def staging_prefix(session_id: str) -> str:
+    return f"staging/{session_id}/"
+
+
+def staging_key(session_id: str, name: str) -> str:
+    return f"{staging_prefix(session_id)}{name}"
+
+
+def recording_key(session_id: str, extension: str) -> str:
+    return f"recordings/{session_id}.{extension}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
@@ -59,8 +59,9 @@ class SessionRepository:
     def _pk(self, item_id: str) -> str:
         return f"{self._kind}#{item_id}"
 
-    def create(self, item: Item, counter_deltas: Mapping[str, int]) -> None:
-        """Write a new META item and count it, atomically; ConditionFailed if the id exists."""
+    def create(self, item: Item, counter_deltas: Mapping[str, int], extra_items: Sequence[Item] = ()) -> None:
+        """Write a new META item (and `extra_items` of the same record) and count it, atomically;
+        ConditionFailed if the id exists."""
         record = {
             "PK": self._pk(item["id"]),
             "SK": keys.META,
@@ -80,6 +81,7 @@ class SessionRepository:
                         }
                     },
                     counter_update(self._table.name, counter_deltas),  # type: ignore[list-item]
+                    *[{"Put": {"TableName": self._table.name, "Item": extra}} for extra in extra_items],  # type: ignore[list-item]
                 ]
             )
         except Exception as exc:

@@ -1,0 +1,149 @@
+"""Recording bytes in S3: staged chunks, multipart uploads, finished objects, presigned playback URLs.
+
+Every object is written encrypted: SSE-S3 by default, SSE-KMS when a key id is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable
+
+from chalicelib.errors import ServiceError, Unavailable
+
+_RETRYABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"}
+_DELETE_BATCH = 1000
+_STREAM_BLOCK = 1024 * 1024
+
+
+def _translate(exc: Exception) -> Exception:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _RETRYABLE:
+            return Unavailable("storage is busy, retry")
+        return ServiceError(f"object storage error: {code}")
+    if isinstance(exc, BotoCoreError):
+        return Unavailable("object storage unreachable, retry")
+    return exc
+
+
+def error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+class RecordingObjects:
+    def __init__(self, s3: Any, bucket: str, kms_key_id: str | None = None) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._encryption: dict[str, str] = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id}
+            if kms_key_id
+            else {"ServerSideEncryption": "AES256"}
+        )
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type,
+                                **self._encryption)
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            raise _translate(exc) from exc
+        return body
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete the keys (missing ones are fine), 1,000 per request."""
+        pending = list(dict.fromkeys(keys))
+        try:
+            for start in range(0, len(pending), _DELETE_BATCH):
+                batch = pending[start:start + _DELETE_BATCH]
+                self._s3.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                )
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    def list_keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
+        try:
+            while True:
+                response = self._s3.list_objects_v2(**kwargs)
+                found.extend(o["Key"] for o in response.get("Contents", []))
+                if not response.get("IsTruncated"):
+                    return found
+                kwargs["ContinuationToken"] = response["NextContinuationToken"]
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+    def create_upload(self, key: str, content_type: str) -> str:
+        try:
+            response = self._s3.create_multipart_upload(
+                Bucket=self._bucket, Key=key, ContentType=content_type, **self._encryption
+            )
+        except Exception as exc:
+            raise _translate(exc) from exc
+        upload_id: str = response["UploadId"]
+        return upload_id
+
+    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
+        try:
+            response = self._s3.upload_part(
+                Bucket=self._bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+            )
+        except Exception as exc:
+            raise _translate(exc) from exc
+        etag: str = response["ETag"]
+        return etag
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], size: int) -> None:
+        """Complete with the parts in ascending order; an upload completed before (a retry) is fine when
+        the object is there with the expected size."""
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
+            )
+        except Exception as exc:
+            if error_code(exc) == "NoSuchUpload" and self.size(key) == size:
+                return
+            raise _translate(exc) from exc
+
+    def size(self, key: str) -> int | None:
+        try:
+            response = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except Exception as exc:
+            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise _translate(exc) from exc
+        length: int = response["ContentLength"]
+        return length
+
+    def sha256(self, key: str) -> tuple[str, int]:
+        """The object's SHA-256 (hex) and size, streamed."""
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            for block in iter(lambda: body.read(_STREAM_BLOCK), b""):
+                digest.update(block)
+                size += len(block)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        return digest.hexdigest(), size
+
+    def presign(self, key: str, ttl: int, content_type: str, disposition: str | None) -> str:
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ResponseContentType": content_type}
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
+        try:
+            url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        return url

@@ -1,0 +1,375 @@
+"""The live state of recordings in DynamoDB: the REC item, indexed CHUNK items, PART items, OPEN markers.
+
+REC (one per session) is the only item a chunk's commit writes besides the byte counter (and, for an
+indexed chunk, its CHUNK item); it has no index attributes, so a commit costs no index writes. Every change
+is conditional; a failed condition returns the old item (ReturnValuesOnConditionCheckFailure) so callers can
+tell why without another read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from chalicelib.domain.compaction import BIG_PART_AFTER, Segment
+from chalicelib.store import keys
+from chalicelib.store.counters import counter_update
+from chalicelib.store.dynamo import plain, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = dict[str, Any]
+
+RECORDING = "recording"
+FINALIZING = "finalizing"
+CLOSED = "closed"  # no chunk is accepted any more; completion is under way
+COMPLETE = "complete"
+TIMED_OUT = "timed_out"
+FAILED = "failed"
+OPEN_STATES = (RECORDING, FINALIZING)
+DONE_STATES = (COMPLETE, TIMED_OUT)
+
+SEQUENTIAL = "sequential"
+INDEXED = "indexed"
+
+_NAMES = {f"#{n}": n for n in (
+    "state", "mode", "queue", "slots", "sealed", "staged", "bytes", "chunks", "parts", "partBytes", "uploadId",
+    "lease", "rev", "lastCommitAt", "finalizeAt", "outcome", "missing", "userId", "id", "until",
+)}
+
+
+def _names(expression: str) -> dict[str, str]:
+    """The ExpressionAttributeNames of the REC attributes an expression mentions (always as #name)."""
+    return {token: _NAMES[token] for token in re.findall(r"#\w+", expression) if token in _NAMES}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A transaction cancelled by conditions: the old item of each entry whose condition failed."""
+
+    reasons: list[Item | None]  # per entry: None if its condition held (or was not evaluated)
+    failed: list[bool]
+
+
+def initial_items(session_id: str, user_id: str, protocol: str, now_ms: int, sweep_due: str) -> list[Item]:
+    pk = keys.session_pk(session_id)
+    rec = {
+        "PK": pk, "SK": keys.REC, "kind": keys.REC, "id": session_id, "userId": user_id, "protocol": protocol,
+        "state": RECORDING, "queue": [], "slots": {}, "sealed": 0, "staged": 0, "bytes": 0, "chunks": 0,
+        "parts": 0, "partBytes": 0, "rev": 0, "lastCommitAt": now_ms, "startedAtMs": now_ms,
+    }
+    return [rec, open_marker(session_id, sweep_due)]
+
+
+def open_marker(session_id: str, due: str, task: str = "open") -> Item:
+    return {
+        "PK": keys.session_pk(session_id), "SK": keys.OPEN, "kind": keys.OPEN, "id": session_id, "task": task,
+        "GSI2PK": keys.OPEN_PK, "GSI2SK": keys.open_sort_key(due, session_id),
+    }
+
+
+class RecordingRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._client = table.meta.client
+        self._name = table.name
+
+    # ---- reads -------------------------------------------------------------------------------------------
+    def get(self, session_id: str) -> Item | None:
+        return self._get(keys.session_pk(session_id), keys.REC)
+
+    def meta(self, session_id: str) -> Item | None:
+        return self._get(keys.session_pk(session_id), keys.META)
+
+    def chunk(self, session_id: str, index: int) -> Item | None:
+        return self._get(keys.session_pk(session_id), keys.chunk_sk(index))
+
+    def _get(self, pk: str, sk: str) -> Item | None:
+        try:
+            item = self._table.get_item(Key={"PK": pk, "SK": sk}, ConsistentRead=True).get("Item")
+        except Exception as exc:
+            raise translate(exc) from exc
+        return plain(item) if item else None
+
+    def parts(self, session_id: str) -> list[tuple[int, str, int]]:
+        """(number, ETag, size) of every recorded part, ascending."""
+        found: list[tuple[int, str, int]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :part)",
+            "ExpressionAttributeValues": {":pk": keys.session_pk(session_id), ":part": "PART#"},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                response = self._table.query(**kwargs)
+                found.extend((int(plain(i["number"])), str(i["etag"]), int(plain(i["size"])))
+                             for i in response["Items"])
+                if "LastEvaluatedKey" not in response:
+                    return found
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    def due_markers(self, now: str, limit: int) -> list[Item]:
+        """OPEN markers whose time has come, oldest first (one Query on the sparse index)."""
+        try:
+            response = self._table.query(
+                IndexName=keys.OPEN_INDEX,
+                KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :now",
+                ExpressionAttributeValues={":pk": keys.OPEN_PK, ":now": now},
+                Limit=limit,
+            )
+        except Exception as exc:
+            raise translate(exc) from exc
+        return [plain(i) for i in response["Items"]]
+
+    # ---- the commit of one chunk ----------------------------------------------------------------------------
+    def commit(
+        self,
+        session_id: str,
+        *,
+        segment: Segment,
+        index: int | None,
+        sha256: str,
+        now_ms: int,
+        owner: str | None,
+        cap: int,
+        room: tuple[int, int] | None,
+        max_ahead: int,
+    ) -> Failure | None:
+        """Append a committed chunk to REC and count its bytes, atomically. None on success.
+
+        `room`: (bytes the staged total may hold before this chunk under the small and the big part size):
+        when given, the commit fails instead of crossing the part size, so the caller compacts after it.
+        """
+        values: dict[str, Any] = {
+            ":recording": RECORDING, ":finalizing": FINALIZING, ":n": segment.size, ":one": 1, ":now": now_ms,
+            ":cap": cap,
+        }
+        condition = "#state IN (:recording, :finalizing) AND (attribute_not_exists(#mode) OR #mode = :mode)"
+        update = "SET #staged = #staged + :n, #bytes = #bytes + :n, #chunks = #chunks + :one, " \
+                 "#lastCommitAt = :now, #mode = :mode"
+        if index is None:
+            values[":mode"] = SEQUENTIAL
+            values[":seg"] = [segment.encode()]
+            update += ", #queue = list_append(#queue, :seg)"
+            condition += " AND size(#queue) < :cap"
+        else:
+            values[":mode"] = INDEXED
+            values[":slot"] = segment.encode()
+            values[":floor"] = index - max_ahead
+            update += ", #slots.#index = :slot"
+            condition += " AND size(#slots) < :cap AND #sealed >= :floor"
+        if owner is not None:
+            condition += " AND #userId = :owner"
+            values[":owner"] = owner
+        if room is not None:
+            condition += " AND ((#parts < :bigAfter AND #staged < :roomSmall) OR " \
+                         "(#parts >= :bigAfter AND #staged < :roomBig))"
+            values.update({":bigAfter": BIG_PART_AFTER, ":roomSmall": room[0], ":roomBig": room[1]})
+        names = _names(update + " " + condition)
+        if index is not None:
+            names["#index"] = str(index)
+        entries: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
+                "UpdateExpression": update, "ConditionExpression": condition,
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }]
+        if index is not None:
+            entries.append({
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {"PK": keys.session_pk(session_id), "SK": keys.chunk_sk(index), "kind": "CHUNK",
+                             "index": index, "size": segment.size, "sha256": sha256, "name": segment.name},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            })
+        if segment.size:
+            entries.append(counter_update(self._name, {"bytes": segment.size}))
+        return self._transact(entries)
+
+    # ---- compaction (all under a lease) --------------------------------------------------------------------
+    def claim(self, session_id: str, rev: int, lease_id: str, until_ms: int, now_ms: int) -> bool:
+        return self._update(
+            session_id,
+            "SET #lease = :lease",
+            "#rev = :rev AND (attribute_not_exists(#lease) OR #lease.#until < :now)",
+            {":lease": {"id": lease_id, "until": until_ms}, ":rev": rev, ":now": now_ms},
+        )
+
+    def release(self, session_id: str, lease_id: str) -> None:
+        self._update(session_id, "REMOVE #lease", "#lease.#id = :me", {":me": lease_id})
+
+    def set_upload(self, session_id: str, upload_id: str, lease_id: str) -> bool:
+        return self._update(session_id, "SET #uploadId = :u",
+                            "#lease.#id = :me AND attribute_not_exists(#uploadId)", {":u": upload_id, ":me": lease_id})
+
+    def record_part(self, session_id: str, number: int, etag: str, size: int, take: int, lease_id: str) -> bool:
+        """PART item + REC (queue head removed, lease released) in one transaction; False if the lease is lost."""
+        removed = ", ".join(f"#queue[{i}]" for i in range(take))
+        update = f"SET #parts = :n, #partBytes = #partBytes + :size, #staged = #staged - :size, #rev = #rev + :one " \
+                 f"REMOVE #lease, {removed}"
+        failure = self._transact([
+            {"Put": {"TableName": self._name,
+                     "Item": {"PK": keys.session_pk(session_id), "SK": keys.part_sk(number), "kind": "PART",
+                              "number": number, "etag": etag, "size": size}}},
+            {"Update": {"TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
+                        "UpdateExpression": update, "ConditionExpression": "#lease.#id = :me AND #parts = :prev",
+                        "ExpressionAttributeNames": _names(update + " #lease #id #parts"),
+                        "ExpressionAttributeValues": {":n": number, ":size": size, ":one": 1, ":me": lease_id,
+                                                      ":prev": number - 1}}},
+        ])
+        return failure is None
+
+    def record_merge(self, session_id: str, start: int, end: int, merged: Segment, lease_id: str) -> bool:
+        removed = ", ".join(f"#queue[{i}]" for i in range(start + 1, end))
+        return self._update(
+            session_id,
+            f"SET #queue[{start}] = :merged, #rev = #rev + :one REMOVE #lease, {removed}",
+            "#lease.#id = :me",
+            {":merged": merged.encode(), ":one": 1, ":me": lease_id},
+        )
+
+    def promote(self, session_id: str, sealed: int, taken: list[int], segments: list[Segment]) -> bool:
+        """Move the slots `taken` (ascending, from `sealed`) to the queue's end, in index order.
+
+        Needs no lease: it only appends, and lease holders only touch queue positions they have read."""
+        removed = ", ".join(f"#slots.#s{n}" for n in range(len(taken)))
+        update = f"SET #queue = list_append(#queue, :segs), #sealed = :new REMOVE {removed}"
+        condition = "#sealed = :old"
+        names = _names(update + " " + condition)
+        names.update({f"#s{n}": str(i) for n, i in enumerate(taken)})
+        try:
+            self._table.update_item(
+                Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":segs": [s.encode() for s in segments], ":new": taken[-1] + 1,
+                                           ":old": sealed},
+            )
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise translate(exc) from exc
+        return True
+
+    # ---- states -------------------------------------------------------------------------------------------
+    def start_finalizing(self, session_id: str, now_ms: int) -> bool:
+        return self._update(session_id, "SET #state = :finalizing, #finalizeAt = :now", "#state = :recording",
+                            {":finalizing": FINALIZING, ":now": now_ms, ":recording": RECORDING})
+
+    def close(self, session_id: str, from_state: str, last_commit: int, outcome: str, missing: list[int]) -> bool:
+        """No more chunks: only if nothing was committed since the caller looked (`last_commit`)."""
+        return self._update(
+            session_id,
+            "SET #state = :closed, #outcome = :outcome, #missing = :missing",
+            "#state = :from AND #lastCommitAt = :last",
+            {":closed": CLOSED, ":outcome": outcome, ":missing": missing, ":from": from_state, ":last": last_commit},
+        )
+
+    def fail(self, session_id: str, reason: str) -> None:
+        self._update(session_id, "SET #state = :failed, #outcome = :reason", "#state = :closed",
+                     {":failed": FAILED, ":reason": reason, ":closed": CLOSED})
+
+    def record_completion(self, session_id: str, outcome: str, meta_changes: Mapping[str, Any],
+                          counted: bool, next_task: tuple[str, str] | None) -> bool:
+        """REC done, META told, the recording counted, the OPEN marker moved on or removed: one transaction."""
+        pk = keys.session_pk(session_id)
+        meta_names = {f"#m{i}": name for i, name in enumerate(meta_changes)}
+        meta_values = {f":m{i}": value for i, value in enumerate(meta_changes.values())}
+        entries: list[dict[str, Any]] = [
+            {"Update": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.REC},
+                        "UpdateExpression": "SET #state = :outcome, #queue = :empty, #staged = :zero REMOVE #lease",
+                        "ConditionExpression": "#state = :closed",
+                        "ExpressionAttributeNames": _names("#state #queue #staged #lease"),
+                        "ExpressionAttributeValues": {":outcome": outcome, ":empty": [], ":zero": 0,
+                                                      ":closed": CLOSED}}},
+            {"Update": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.META},
+                        "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in
+                                                               zip(meta_names, meta_values, strict=True)),
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeNames": meta_names, "ExpressionAttributeValues": meta_values}},
+        ]
+        if counted:
+            entries.append(counter_update(self._name, {"recordings": 1}))
+        if next_task is None:
+            entries.append({"Delete": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.OPEN}}})
+        else:
+            entries.append({"Put": {"TableName": self._name, "Item": open_marker(session_id, *next_task)}})
+        return self._transact(entries) is None
+
+    # ---- META and markers ------------------------------------------------------------------------------------
+    def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> None:
+        names = {f"#m{i}": name for i, name in enumerate(changes)}
+        values = {f":m{i}": value for i, value in enumerate(changes.values())}
+        kwargs: dict[str, Any] = {
+            "Key": {"PK": keys.session_pk(session_id), "SK": keys.META},
+            "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        if only_if_missing:
+            names["#guard"] = only_if_missing
+            kwargs["ConditionExpression"] += " AND attribute_not_exists(#guard)"
+        try:
+            self._table.update_item(**kwargs)
+        except Exception as exc:
+            if _condition_failed(exc):
+                return
+            raise translate(exc) from exc
+
+    def move_marker(self, session_id: str, due: str, task: str) -> None:
+        try:
+            self._table.put_item(Item=open_marker(session_id, due, task))
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    def delete_marker(self, session_id: str) -> None:
+        try:
+            self._table.delete_item(Key={"PK": keys.session_pk(session_id), "SK": keys.OPEN})
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    # ---- plumbing -------------------------------------------------------------------------------------------
+    def _update(self, session_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        try:
+            self._table.update_item(
+                Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeNames=_names(update + " " + condition),
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise translate(exc) from exc
+        return True
+
+    def _transact(self, entries: Iterable[dict[str, Any]]) -> Failure | None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        try:
+            self._client.transact_write_items(TransactItems=list(entries))  # type: ignore[arg-type]
+        except Exception as exc:
+            response = getattr(exc, "response", {}) or {}
+            if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise translate(exc) from exc
+            reasons = response.get("CancellationReasons", [])
+            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise translate(exc) from exc
+            deserialize = TypeDeserializer().deserialize
+            old: list[Item | None] = []
+            for reason in reasons:
+                raw = reason.get("Item")
+                old.append(plain({k: deserialize(v) for k, v in raw.items()}) if raw else None)
+            return Failure(old, [r.get("Code") == "ConditionalCheckFailed" for r in reasons])
+        return None
+
+
+def _condition_failed(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
