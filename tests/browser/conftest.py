@@ -166,12 +166,3 @@ def fixture_chunks(name: str) -> list[bytes]:
         at += size
     return chunks
 
-
-def _has_recording_routes() -> bool:
-    from app import app
-
-    return "/sessions/{session_id}/recording/chunk" in app.routes
-
-
-# TEMPORARY, until the recording routes are merged into this branch: then every test runs (and this goes).
-needs_recording_routes = pytest.mark.skipif(not _has_recording_routes(), reason="recording routes not merged yet")

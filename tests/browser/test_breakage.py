@@ -21,14 +21,11 @@ from tests.browser.conftest import (
     BUCKET,
     admin_headers,
     fixture_chunks,
-    needs_recording_routes,
     start_session,
     upload,
     wait_playable,
 )
 from tests.http.conftest import Stack, running_stack
-
-pytestmark = needs_recording_routes
 
 FIXTURE = "vp9-64x48-5s-1000ms.webm"
 

@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.conftest import USER, Tab, admin_headers, needs_recording_routes, second_shown, wait_playable
+from tests.browser.conftest import USER, Tab, admin_headers, second_shown, wait_playable
 from tests.http.conftest import Stack
-
-pytestmark = needs_recording_routes
 
 SECONDS = 5
 

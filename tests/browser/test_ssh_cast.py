@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import needs_recording_routes, start_session, upload
-
-pytestmark = needs_recording_routes
+from tests.browser.conftest import start_session, upload
 
 LAST_LINE = "session-audit cast ok"
 
