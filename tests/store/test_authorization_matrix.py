@@ -162,6 +162,10 @@ def listing_file_sessions(world: World) -> Call:
 ROWS: list[Row] = [
     Row("GET", "/openapi.yaml", lambda w: Call("GET", "/openapi.yaml", content_type=None),
         expect(200, none=200, bad=200), note="public: the API document"),
+    Row("GET", "/viewer/{name}", lambda w: Call("GET", "/viewer/browser-check.html", content_type=None),
+        expect(200, none=200, bad=200), note="public: the viewer's pages call the API with the cookie themselves"),
+    Row("GET", "/viewer/vendor/{name}", lambda w: Call("GET", "/viewer/vendor/asciinema-player.css", content_type=None),
+        expect(200, none=200, bad=200), note="public: the player's files"),
     Row("GET", "/sessions", lambda w: Call("GET", "/sessions"),
         expect(BLIND, owner=SEES, view_any=SEES), reveals=lists_owners_session),
     Row("POST", "/sessions", lambda w: Call("POST", "/sessions", START_BODY),
