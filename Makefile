@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= prod
 
-.PHONY: run test lint unit http install clean package lint-template ffmpeg
+.PHONY: run test lint unit http browser browser-deps viewer-deps viewer-vendor install clean package lint-template \
+	ffmpeg
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,39 @@ unit: $(STAMP)
 
 http: $(STAMP)
 	$(PY) -m pytest -m http
+
+browser: $(STAMP) browser-deps viewer-deps
+	$(PY) -m pytest -m browser
+
+# The browser tests drive Debian's Chromium with Playwright (never a browser of Playwright's own download).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM): install Debian's package ('apt-get install chromium', as root)," >&2; \
+		echo "or point CHROMIUM=/path/to/chromium at another build, or skip them: pytest -m 'not browser'." >&2; \
+		exit 1; \
+	fi
+
+# The viewer's npm packages (viewer/package-lock.json). Their dist files that the app serves are committed under
+# chalicelib/static/viewer/vendor (Chalice packages only chalicelib/); `make viewer-vendor` refreshes them after a
+# version change, and a browser test fails if they differ from the locked package.
+VIEWER_MODULES := viewer/node_modules/.package-lock.json
+PLAYER_DIST := viewer/node_modules/asciinema-player/dist/bundle
+VENDOR := chalicelib/static/viewer/vendor
+
+$(VIEWER_MODULES): viewer/package.json viewer/package-lock.json
+	cd viewer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+viewer-deps: $(VIEWER_MODULES)
+
+viewer-vendor: $(VIEWER_MODULES)
+	cp $(PLAYER_DIST)/asciinema-player.min.js $(PLAYER_DIST)/asciinema-player.css $(VENDOR)/
+	cp viewer/node_modules/asciinema-player/LICENSE $(VENDOR)/LICENSE.asciinema-player
 
 # `chalice package` reads no AWS account, but botocore insists on a region and credentials: placeholders, so a clean
 # checkout packages with none configured. The merge template is YAML, so Chalice writes build/sam.yaml.
@@ -50,8 +84,8 @@ ffmpeg:
 
 unit: ffmpeg
 
-test: $(STAMP) ffmpeg lint lint-template
+test: $(STAMP) browser-deps viewer-deps ffmpeg lint lint-template
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache viewer/node_modules

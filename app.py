@@ -23,6 +23,16 @@ def openapi_document():
     return static.openapi()
 
 
+@app.route("/viewer/{name}", methods=["GET"])
+def viewer_file(name):
+    return static.viewer_file(name)
+
+
+@app.route("/viewer/vendor/{name}", methods=["GET"])
+def viewer_vendor_file(name):
+    return static.vendor_file(name)
+
+
 @app.route("/sessions", methods=["GET"])
 def list_sessions():
     return sessions.list_sessions(request())

@@ -4,6 +4,8 @@ S3 adds `Access-Control-Allow-Credentials: true` whenever a bucket CORS rule nam
 (not `*`); moto never does, so a browser's `fetch(url, {credentials: 'include'})` of a recording fails
 against plain moto. This WSGI wrapper adds the header (and `Vary: Origin`) exactly in that case. Run with
 MOTO_DISABLE_GLOBAL_CORS=true so that moto applies the bucket's own CORS rules instead of echoing any origin.
+LOCAL_S3_CREDENTIALS_CORS=0 serves plain moto, without the header: the browser tests start such a stack to show
+that a bucket answering credentialed requests without it breaks the gateway's playback.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def main() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
-    app = with_s3_credentials_cors(DomainDispatcherApplication(create_backend_app))  # type: ignore[arg-type]
+    app: WSGIApp = DomainDispatcherApplication(create_backend_app)
+    if os.environ.get("LOCAL_S3_CREDENTIALS_CORS", "1") != "0":
+        app = with_s3_credentials_cors(app)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -75,9 +75,37 @@ def operations(document: Mapping[str, Any]) -> list[Operation]:
     return found
 
 
+# The kind of record each path parameter names, by the path it appears in (first matching prefix wins): tests
+# aim requests at an existing record of that kind so they get past "not found". File sessions share the
+# `session_id` parameter with sessions but live apart (FILES#<id>): a session's id names no file session.
+PATH_ID_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("/file-sessions/", "session_id", "file_session"),
+    ("/sessions/", "session_id", "session"),
+    ("/connections/", "connection_id", "connection"),
+)
+
+
+def path_parameters(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def path_id_kind(path: str, parameter: str) -> str | None:
+    return next((kind for prefix, name, kind in PATH_ID_KINDS if path.startswith(prefix) and name == parameter), None)
+
+
+def known_path_values(path: str, records: Mapping[str, str]) -> dict[str, str]:
+    """{path parameter: an existing record's id} for `path`, from `records` ({kind: id}, e.g. the caller's own)."""
+    found = {}
+    for parameter in path_parameters(path):
+        kind = path_id_kind(path, parameter)
+        if kind is not None and kind in records:
+            found[parameter] = records[kind]
+    return found
+
+
 def filled(path: str, values: Mapping[str, str], default: str = "x") -> str:
     """The template with each {name} replaced by values[name] (else `default`), for hand-built requests."""
-    for name in [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]:
+    for name in path_parameters(path):
         path = path.replace("{" + name + "}", values.get(name, default))
     return path
 
@@ -310,6 +338,8 @@ class Row:
     build(world) -> Call: a request that is valid in every respect but the caller, aimed at `world`'s records
     (a session owned by "owner", a connection). reveals(response, world) -> bool: whether the answer exposed the
     owner's record (or, for writes, acted on the owner's behalf); the matrix compares it with Expect.reveals.
+    `case` tells apart two rows of one route whose rules depend on the state they meet (e.g. a write that
+    creates a record when its id is new).
     """
 
     method: str
@@ -318,15 +348,20 @@ class Row:
     expect: Mapping[str, Expect | int]
     reveals: Callable[[Any, Any], bool] | None = None
     note: str = ""
+    case: str = ""
 
     @property
     def route(self) -> tuple[str, str]:
         return (self.path, self.method)
 
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}" + (f" ({self.case})" if self.case else "")
+
 
 @dataclass
 class Verdict:
-    route: tuple[str, str]
+    row: str  # the row's label
     caller: str
     expected: Expect
     got: str
@@ -339,7 +374,7 @@ def expected(value: Expect | int) -> Expect:
 
 def matrix_problems(rows: Iterable[Row]) -> list[str]:
     """Rows that do not name an expectation for every caller (a route must not ship half-specified)."""
-    return [f"{row.method} {row.path}: no expectation for {', '.join(sorted(set(CALLERS) - set(row.expect)))}"
+    return [f"{row.label}: no expectation for {', '.join(sorted(set(CALLERS) - set(row.expect)))}"
             for row in rows if set(row.expect) != set(CALLERS)]
 
 
@@ -371,11 +406,11 @@ def run_matrix(api: Any, rows: Iterable[Row], tokens: Mapping[str, str | None], 
                 revealed = row.reveals(response, world)
                 got += " revealing" if revealed else " hiding"
                 ok = revealed == want.reveals
-            verdicts.append(Verdict(row.route, caller, want, got, ok))
+            verdicts.append(Verdict(row.label, caller, want, got, ok))
     return verdicts
 
 
 def matrix_failures(verdicts: Iterable[Verdict]) -> list[str]:
-    return [f"{v.route[1]} {v.route[0]} as {v.caller}: expected {v.expected}, got {v.got}"
+    return [f"{v.row} as {v.caller}: expected {v.expected}, got {v.got}"
             for v in verdicts if not v.ok]
 

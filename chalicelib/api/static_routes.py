@@ -1,20 +1,61 @@
-"""Files served without a token: the API document (and, later, the viewer)."""
+"""Files served without a token: the API document, the viewer's pages and the player files they load."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from chalice.app import Response
 
+from chalicelib.errors import BadRequest, NotFound
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
+VIEWER = STATIC / "viewer"
+VENDOR = VIEWER / "vendor"
 
-
-@lru_cache(maxsize=1)
-def _openapi() -> bytes:
-    return (STATIC / "openapi.yaml").read_bytes()
+# Only these suffixes are served, each with its one Content-Type (never guessed from the file).
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+# One path segment: no separator, no leading dot (so no "..", no hidden files), a served suffix.
+PAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}(?:\.[a-z0-9_-]{1,20})?\.(?:html|js|css)")
+# The player's dist files, copied from node_modules by `make viewer-vendor` (see viewer/package.json).
+VENDOR_FILES = frozenset({"asciinema-player.min.js", "asciinema-player.css"})
 
 
 def openapi() -> Response:
-    return Response(body=_openapi().decode(), status_code=200,
+    return Response(body=_read(STATIC / "openapi.yaml").decode(), status_code=200,
                     headers={"Content-Type": "application/yaml; charset=utf-8", "Cache-Control": "max-age=300"})
+
+
+def viewer_file(name: str) -> Response:
+    return _serve(VIEWER, _valid(name), "no-cache")
+
+
+def vendor_file(name: str) -> Response:
+    if _valid(name) not in VENDOR_FILES:
+        raise NotFound("no such file")
+    return _serve(VENDOR, name, "max-age=86400")
+
+
+def _valid(name: str) -> str:
+    if not PAGE_NAME.fullmatch(name):
+        raise BadRequest("a file name is one segment of a-z, 0-9, '_', '-' and dots, ending .html, .js or .css")
+    return name
+
+
+def _serve(folder: Path, name: str, cache: str) -> Response:
+    path = (folder / name).resolve()
+    # the name checks above already forbid it; this keeps a symlink from leading out of the folder
+    if path.parent != folder.resolve() or not path.is_file():
+        raise NotFound("no such file")
+    return Response(body=_read(path).decode("utf-8"), status_code=200, headers={
+        "Content-Type": TYPES[Path(name).suffix], "Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path) -> bytes:
+    return path.read_bytes()

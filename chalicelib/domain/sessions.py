@@ -27,8 +27,12 @@ def utc_now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """The one time format of every stored and answered time: 2024-01-01T00:00:00.000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """The one time format of every stored and answered time: 2024-01-01T00:00:00.000Z.
+
+    Always four year digits: glibc's strftime("%Y") writes year 836 as "836", which is not ISO 8601 and sorts
+    after "2024" in the list indexes' string order. isoformat() pads the year.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_session_id() -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -29,13 +30,14 @@ class Stack:
     secret: str
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+@contextmanager
+def running_stack(**extra_env: str) -> Iterator[Stack]:
+    """scripts/local_stack.py on free ports until the block ends; `extra_env` overrides its environment."""
     port, moto_port = free_port(), free_port()
     env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(moto_port), "JWT_SECRET": SECRET,
            "TABLE_NAME": "session-audit-http", "BUCKET_NAME": "session-audit-http",
            "SCHEDULE_PERIOD_SECONDS": "2", "FINALIZE_GRACE_SECONDS": "1", "PYTHONUNBUFFERED": "1",
-           "LOCAL_STACK_AUTORELOAD": "0"}
+           "LOCAL_STACK_AUTORELOAD": "0", **extra_env}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen([sys.executable, "scripts/local_stack.py"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -66,3 +68,9 @@ def stack() -> Iterator[Stack]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack() as started:
+        yield started

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -24,12 +25,17 @@ JSON_BODIED = [op for op in OPERATIONS if op.takes_json]
 WITH_PATH_IDS = [op for op in OPERATIONS if "{" in op.path]
 ids = [op.label for op in OPERATIONS]
 
-# A valid body per operation that takes one; a new JSON route needs its entry (a test below insists).
-VALID_BODIES: dict[str, dict] = {
+# A valid body per operation that takes one (aimed at the `records` fixture's records); a new JSON route needs its
+# entry (a test below insists).
+VALID_BODIES: dict[str, Any] = {
     "POST /sessions": {"protocol": "ssh", "connectionId": "hostile-c1"},
     "POST /sessions/rdp-session": {"connectionId": "hostile-c1"},
     "PUT /settings/recording": {"enabled": True},
     "PUT /connections/{connection_id}": {"name": "hostile"},
+    "POST /sessions/{session_id}/commands": [{"elapsed": 1.5, "command": "ls -la", "output_preview": "total 0"}],
+    "POST /sessions/{session_id}/recording/events": [{"elapsed": 0.25, "type": "click"}],
+    "POST /file-sessions/{session_id}/events": {"protocol": "sftp", "connectionId": "hostile-c1",
+                                                "events": [{"action": "upload", "path": "/tmp/a.txt"}]},
 }
 
 # Literal "." and ".." are left out on purpose: every HTTP client (and the gateway) folds them away before the app
@@ -44,6 +50,30 @@ def admin(stack) -> Iterator[dict[str, str]]:
     before = requests.get(f"{stack.base}/settings/recording", headers=headers, timeout=10).json()
     yield headers
     requests.put(f"{stack.base}/settings/recording", json=before, headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def records(stack, admin) -> dict[str, str]:
+    """{kind: id} of records the admin owns (hostile.PATH_ID_KINDS), so valid requests get past "not found"."""
+    base = stack.base
+    assert requests.put(f"{base}/settings/recording", json={"enabled": True}, headers=admin, timeout=10).ok
+    session = requests.post(f"{base}/sessions", json={"protocol": "ssh", "connectionId": "hostile-c1"},
+                            headers=admin, timeout=10).json()["sessionId"]
+    batch = VALID_BODIES["POST /file-sessions/{session_id}/events"]
+    assert requests.post(f"{base}/file-sessions/hostile-files/events", json=batch, headers=admin, timeout=10).ok
+    return {"session": session, "file_session": "hostile-files", "connection": "hostile-c1"}
+
+
+def target(operation: hostile.Operation, records: dict[str, str]) -> str:
+    return hostile.filled(operation.path, hostile.known_path_values(operation.path, records))
+
+
+def oversized(valid: Any) -> Any:
+    """`valid` with a 3 MB string in every text field (for an array, in its entries): beyond any documented length."""
+    big = "x" * 3_000_000
+    if isinstance(valid, list):
+        return [{**entry, **{k: big for k, v in entry.items() if isinstance(v, str)}} for entry in valid]
+    return {**valid, "name": big, "username": big}
 
 
 def send(stack, operation: hostile.Operation, path: str | None = None, body: bytes = b"",
@@ -79,9 +109,10 @@ def test_a_valid_token_passes_where_the_hostile_ones_do_not(stack):
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x", "application/xml",
                                           "application/octet-stream", "application/jsonx", "json"])
-def test_wrong_content_type_is_415(stack, admin, operation, content_type):
+def test_wrong_content_type_is_415(stack, admin, records, operation, content_type):
     body = json.dumps(VALID_BODIES[operation.label]).encode()
-    response = send(stack, operation, body=body, headers={**admin, "Content-Type": content_type})
+    response = send(stack, operation, path=target(operation, records), body=body,
+                    headers={**admin, "Content-Type": content_type})
     assert problems(operation, response) == []
     assert response.status_code == 415
 
@@ -106,24 +137,25 @@ HOSTILE_BODIES = {
 
 @pytest.mark.parametrize("operation", JSON_BODIED, ids=lambda op: op.label)
 @pytest.mark.parametrize("name", HOSTILE_BODIES)
-def test_malformed_json_bodies_are_400(stack, admin, operation, name):
-    response = send(stack, operation, body=HOSTILE_BODIES[name],
+def test_malformed_json_bodies_are_400(stack, admin, records, operation, name):
+    response = send(stack, operation, path=target(operation, records), body=HOSTILE_BODIES[name],
                     headers={**admin, "Content-Type": "application/json"})
     assert problems(operation, response) == []
     assert response.status_code == 400, response.text
 
 
 @pytest.mark.parametrize("operation", JSON_BODIED, ids=lambda op: op.label)
-def test_oversized_bodies_are_refused_or_harmless(stack, admin, operation):
+def test_oversized_bodies_are_refused_or_harmless(stack, admin, records, operation):
     valid = VALID_BODIES[operation.label]
-    big_field = json.dumps({**valid, "name": "n" * 3_000_000, "username": "u" * 3_000_000}).encode()
+    big_field = json.dumps(oversized(valid)).encode()
     padded = json.dumps(valid).encode() + b" " * 5_000_000  # valid JSON, 5 MB of whitespace
+    path = target(operation, records)
     for body in (big_field, padded):
-        response = send(stack, operation, body=body, headers={**admin, "Content-Type": "application/json"})
+        response = send(stack, operation, path=path, body=body, headers={**admin, "Content-Type": "application/json"})
         assert problems(operation, response) == []
         assert response.status_code in (200, 400, 413)
     # a field over its documented length is never stored
-    assert send(stack, operation, body=big_field,
+    assert send(stack, operation, path=path, body=big_field,
                 headers={**admin, "Content-Type": "application/json"}).status_code in (400, 413)
 
 
@@ -167,16 +199,22 @@ def test_hostile_ids_in_paths_are_400(stack, admin, operation):
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_IDS, "..", ".", "a/b", "../admin"])
-def test_hostile_ids_in_query_and_body_are_400(stack, admin, value):
-    listing = next(op for op in OPERATIONS if op.label == "GET /sessions")
-    response = send(stack, listing, path=f"/sessions?userId={value}", headers=admin)
-    assert problems(listing, response) == []
-    assert response.status_code == 400
-    start = next(op for op in OPERATIONS if op.label == "POST /sessions")
+def test_hostile_ids_in_query_and_body_are_400(stack, admin, records, value):
+    for path in ("/sessions", "/file-sessions"):
+        listing = next(op for op in OPERATIONS if op.label == f"GET {path}")
+        response = send(stack, listing, path=f"{path}?userId={value}", headers=admin)
+        assert problems(listing, response) == []
+        assert response.status_code == 400
     decoded = requests.utils.unquote(value)
     headers = {**admin, "Content-Type": "application/json"}
-    for body in ({"protocol": "ssh", "connectionId": decoded},
-                 {"protocol": "ssh", "connectionId": "c", "userId": decoded}):
-        response = send(stack, start, body=json.dumps(body).encode(), headers=headers)
-        assert problems(start, response) == []
-        assert response.status_code == 400, (body, response.text)
+    start = next(op for op in OPERATIONS if op.label == "POST /sessions")
+    file_batch = next(op for op in OPERATIONS if op.label == "POST /file-sessions/{session_id}/events")
+    valid_batch = VALID_BODIES[file_batch.label]
+    for operation, body in ((start, {"protocol": "ssh", "connectionId": decoded}),
+                            (start, {"protocol": "ssh", "connectionId": "c", "userId": decoded}),
+                            (file_batch, {**valid_batch, "connectionId": decoded}),
+                            (file_batch, {**valid_batch, "userId": decoded})):
+        response = send(stack, operation, path=target(operation, records), body=json.dumps(body).encode(),
+                        headers=headers)
+        assert problems(operation, response) == []
+        assert response.status_code == 400, (operation.label, body, response.text)

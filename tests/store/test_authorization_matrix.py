@@ -49,16 +49,53 @@ def expect(authenticated: Expect | int, **cells: Expect | int) -> dict[str, Expe
 
 @dataclass
 class World:
-    """What one cell acts on: a fresh session owned by OWNER, a connection, and an admin's eyes to check with."""
+    """What one cell acts on: a fresh session owned by OWNER, a connection, and an admin's eyes to check with.
+
+    Rows that read records seed them first (with_audit_records, with_file_session), so a 200 can be told from a
+    200 that shows the owner's records."""
 
     api: Any
     session_id: str
     connection_id: str = "conn-matrix"
+    file_session_id: str = ""
 
     def owner_of(self, session_id: str | None) -> str | None:
         if session_id is None:
             return None
         return self.api.get(f"/sessions/{session_id}", ADMIN).json["userId"]
+
+    def with_audit_records(self) -> World:
+        """A command and an input event in the owner's session."""
+        for path, body in (("commands", [SEED_COMMAND]), ("recording/events", [SEED_INPUT_EVENT])):
+            sent = self.api.post(f"/sessions/{self.session_id}/{path}", ADMIN, body)
+            assert sent.status_code == 200, sent.body
+        return self
+
+    def with_file_session(self) -> World:
+        """A file session of the owner's (created by an ingest token on the owner's behalf), one event in it."""
+        self.file_session_id = "fs-" + self.session_id
+        sent = self.api.post(f"/file-sessions/{self.file_session_id}/events", ADMIN,
+                             {**FILE_BATCH, "events": [SEED_FILE_EVENT]})
+        assert sent.status_code == 200, sent.body
+        return self
+
+    def new_file_session(self) -> str:
+        """An id no file session has yet (the first batch into it creates it)."""
+        self.file_session_id = "fs-new-" + self.session_id
+        return self.file_session_id
+
+    def stored_commands(self) -> list[str]:
+        return [c["command"] for c in self.api.get(f"/sessions/{self.session_id}/commands", ADMIN).json["commands"]]
+
+    def stored_input_events(self) -> list[dict[str, Any]]:
+        return self.api.get(f"/sessions/{self.session_id}/recording/events", ADMIN).json["events"]
+
+    def stored_file_paths(self) -> list[str]:
+        found = self.api.get(f"/file-sessions/{self.file_session_id}/events", ADMIN).json["events"]
+        return [e["path"] for e in found]
+
+    def file_session_owner(self) -> str:
+        return self.api.get(f"/file-sessions/{self.file_session_id}/export", ADMIN).json["session"]["userId"]
 
 
 def lists_owners_session(response: Any, world: World) -> bool:
@@ -71,10 +108,64 @@ def created_for_owner(response: Any, world: World) -> bool:
 
 
 START_BODY = {"protocol": "ssh", "connectionId": "conn-matrix", "userId": OWNER, "username": OWNER}
+# Audit records: what the world seeds (the owner's) and what the write rows send (a caller's new record).
+SEED_COMMAND = {"elapsed": 1.5, "command": "owner-typed-this"}
+NEW_COMMAND = {"elapsed": 3, "command": "caller-typed-this"}
+SEED_INPUT_EVENT = {"elapsed": 2, "type": "key"}
+NEW_INPUT_EVENT = {"elapsed": 4, "type": "click"}
+SEED_FILE_EVENT = {"action": "download", "path": "/owner/secret.txt"}
+NEW_FILE_EVENT = {"action": "upload", "path": "/caller/added.txt"}
+# names OWNER: only an ingest token may create a file session on the owner's behalf; anyone else's is their own
+FILE_BATCH = {"protocol": "sftp", "connectionId": "conn-matrix", "userId": OWNER, "username": OWNER}
+
+
+def shows_owners_commands(response: Any, world: World) -> bool:
+    return SEED_COMMAND["command"] in [c["command"] for c in response.json["commands"]]
+
+
+def shows_owners_input_events(response: Any, world: World) -> bool:
+    return {"elapsed": SEED_INPUT_EVENT["elapsed"], "event_type": SEED_INPUT_EVENT["type"]} in response.json["events"]
+
+
+def lists_owners_file_session(response: Any, world: World) -> bool:
+    return world.file_session_id in [s["id"] for s in response.json["sessions"]]
+
+
+def shows_owners_file_events(response: Any, world: World) -> bool:
+    return SEED_FILE_EVENT["path"] in [e["path"] for e in response.json["events"]]
+
+
+def exports_owners_file_session(response: Any, world: World) -> bool:
+    return response.json["session"]["id"] == world.file_session_id and shows_owners_file_events(response, world)
+
+
+def stored_command(response: Any, world: World) -> bool:
+    return NEW_COMMAND["command"] in world.stored_commands()
+
+
+def stored_input_event(response: Any, world: World) -> bool:
+    return {"elapsed": NEW_INPUT_EVENT["elapsed"], "event_type": NEW_INPUT_EVENT["type"]} in world.stored_input_events()
+
+
+def stored_file_event(response: Any, world: World) -> bool:
+    return NEW_FILE_EVENT["path"] in world.stored_file_paths()
+
+
+def file_session_created_for_owner(response: Any, world: World) -> bool:
+    return stored_file_event(response, world) and world.file_session_owner() == OWNER
+
+def listing_file_sessions(world: World) -> Call:
+    world.with_file_session()
+    return Call("GET", "/file-sessions")
+
 
 ROWS: list[Row] = [
     Row("GET", "/openapi.yaml", lambda w: Call("GET", "/openapi.yaml", content_type=None),
         expect(200, none=200, bad=200), note="public: the API document"),
+    Row("GET", "/viewer/{name}", lambda w: Call("GET", "/viewer/browser-check.html", content_type=None),
+        expect(200, none=200, bad=200), note="public: the viewer's pages call the API with the cookie themselves"),
+    Row("GET", "/viewer/vendor/{name}", lambda w: Call("GET", "/viewer/vendor/asciinema-player.css", content_type=None),
+        expect(200, none=200, bad=200), note="public: the player's files"),
     Row("GET", "/sessions", lambda w: Call("GET", "/sessions"),
         expect(BLIND, owner=SEES, view_any=SEES), reveals=lists_owners_session),
     Row("POST", "/sessions", lambda w: Call("POST", "/sessions", START_BODY),
@@ -91,6 +182,39 @@ ROWS: list[Row] = [
     Row("PUT", "/connections/{connection_id}",
         lambda w: Call("PUT", f"/connections/{w.connection_id}", {"name": "matrix", "recordingEnabled": True}),
         expect(403, manage=200)),
+    # audit records (docs/audit-records.md): reading needs ownership or view_any, writing ownership or ingest
+    Row("POST", "/sessions/{session_id}/commands",
+        lambda w: Call("POST", f"/sessions/{w.session_id}/commands", [NEW_COMMAND]),
+        expect(404, owner=SEES, ingest=SEES), reveals=stored_command,
+        note="view_any reads but cannot append; 404 for the rest: never reveal that a session exists"),
+    Row("GET", "/sessions/{session_id}/commands",
+        lambda w: Call("GET", f"/sessions/{w.with_audit_records().session_id}/commands"),
+        expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_commands,
+        note="ingest writes but cannot read someone else's records"),
+    Row("POST", "/sessions/{session_id}/recording/events",
+        lambda w: Call("POST", f"/sessions/{w.session_id}/recording/events", [NEW_INPUT_EVENT]),
+        expect(404, owner=SEES, ingest=SEES), reveals=stored_input_event),
+    Row("GET", "/sessions/{session_id}/recording/events",
+        lambda w: Call("GET", f"/sessions/{w.with_audit_records().session_id}/recording/events"),
+        expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_input_events),
+    Row("GET", "/file-sessions", listing_file_sessions,
+        expect(BLIND, owner=SEES, view_any=SEES), reveals=lists_owners_file_session),
+    Row("POST", "/file-sessions/{session_id}/events",
+        lambda w: Call("POST", f"/file-sessions/{w.with_file_session().file_session_id}/events",
+                       {**FILE_BATCH, "events": [NEW_FILE_EVENT]}),
+        expect(404, owner=SEES, ingest=SEES), reveals=stored_file_event, case="the owner's file session",
+        note="a later batch into another user's file session is 404 without ingest"),
+    Row("POST", "/file-sessions/{session_id}/events",
+        lambda w: Call("POST", f"/file-sessions/{w.new_file_session()}/events",
+                       {**FILE_BATCH, "events": [NEW_FILE_EVENT]}),
+        expect(BLIND, owner=SEES, ingest=SEES), reveals=file_session_created_for_owner, case="a new id",
+        note="the first batch creates the file session as the caller's; only ingest may name its owner"),
+    Row("GET", "/file-sessions/{session_id}/events",
+        lambda w: Call("GET", f"/file-sessions/{w.with_file_session().file_session_id}/events"),
+        expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_file_events),
+    Row("GET", "/file-sessions/{session_id}/export",
+        lambda w: Call("GET", f"/file-sessions/{w.with_file_session().file_session_id}/export?format=json"),
+        expect(404, owner=SEES, view_any=SEES), reveals=exports_owners_file_session),
 ]
 
 
@@ -111,16 +235,16 @@ def test_every_route_has_a_row():
 
 def test_every_row_is_a_route_and_appears_once():
     served = {(path, method) for path, methods in app.routes.items() for method in methods}
-    routes = [row.route for row in ROWS]
-    assert len(routes) == len(set(routes))
-    assert set(routes) <= served, "a row for a route that no longer exists"
+    labels = [row.label for row in ROWS]
+    assert len(labels) == len(set(labels)), "a route's second row needs its own `case`"
+    assert {row.route for row in ROWS} <= served, "a row for a route that no longer exists"
 
 
 def test_every_row_names_every_caller():
     assert hostile.matrix_problems(ROWS) == []
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method} {row.path}")
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.label)
 def test_matrix(api, recording_on, row):
     verdicts = hostile.run_matrix(api, [row], TOKENS, world_maker(api))
     assert len(verdicts) == len(CALLERS)

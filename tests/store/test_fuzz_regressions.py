@@ -5,6 +5,8 @@ from __future__ import annotations
 import jsonschema
 import yaml
 
+from chalicelib.api import params
+from chalicelib.errors import BadRequest
 from tests import hostile
 from tests.conftest import ROOT, make_token
 
@@ -43,12 +45,84 @@ def test_deeply_nested_json_is_a_400_not_a_crash(api, admin):
 
 
 def test_empty_query_values_mean_not_given_and_the_document_says_so(api, admin):
-    # found by negative fuzzing of GET /sessions: `?to=` was answered 200 while the document called it invalid
-    response = api.get("/sessions?page=&limit=&cursor=&userId=&protocol=&from=&to=", admin)
-    assert response.status_code == 200
-    assert (response.json["page"], response.json["limit"]) == (1, 25)
-    listing = hostile.operations(DOC)
-    (entry,) = [op for op in listing if op.label == "GET /sessions"]
-    parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
-                  for p in entry.spec["parameters"]]
-    assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query")
+    # found by negative fuzzing of GET /sessions: `?to=` was answered 200 while the document called it invalid;
+    # then of GET /file-sessions (`?protocol=`) and GET /file-sessions/{id}/export (`?format=`, the default json)
+    for path in ("/sessions", "/file-sessions"):
+        response = api.get(f"{path}?page=&limit=&cursor=&userId=&protocol=&from=&to=", admin)
+        assert response.status_code == 200
+        assert (response.json["page"], response.json["limit"]) == (1, 25)
+    batch = {"protocol": "sftp", "connectionId": "c1", "events": [{"action": "browse", "path": "/"}]}
+    assert api.post("/file-sessions/fs-1/events", admin, batch).status_code == 200
+    exported = api.get("/file-sessions/fs-1/export?format=", admin)
+    assert exported.status_code == 200 and exported.json["session"]["id"] == "fs-1"
+    for label in ("GET /sessions", "GET /file-sessions", "GET /file-sessions/{session_id}/export"):
+        (entry,) = [op for op in hostile.operations(DOC) if op.label == label]
+        parameters = [DOC["components"]["parameters"][p["$ref"].split("/")[-1]] if "$ref" in p else p
+                      for p in entry.spec["parameters"]]
+        assert all(p.get("allowEmptyValue") for p in parameters if p["in"] == "query"), label
+
+
+def test_the_documents_id_pattern_is_the_apps_rule():
+    # found by positive fuzzing of POST /file-sessions/{id}/events: connectionId "." matched the document's
+    # pattern but is refused (ids of only dots cannot be path segments); the document's Id now says so
+    schema = DOC["components"]["schemas"]["Id"]
+    for value in ("a", "sess_1", "a.b", ".a", "a.", "-", "_", "x" * 128, ".", "..", "...", "", "x" * 129,
+                  "a/b", "a b", "ü", "a\x00"):
+        try:
+            params.valid_id(value)
+            valid = True
+        except BadRequest:
+            valid = False
+        try:
+            jsonschema.validate(value, schema)
+            documented = True
+        except jsonschema.ValidationError:
+            documented = False
+        assert valid == documented, value
+
+
+def test_times_before_year_1000_keep_four_year_digits_and_their_order(api, admin, recording_on):
+    # found by positive fuzzing of GET /sessions/{id}/commands and /file-sessions/{id}/events: a timestamp of year
+    # 836 came back "836-08-30T...", not a date-time, and sorted after "2024-..." in the list indexes
+    date_time = jsonschema.FormatChecker()
+    session_id = api.post("/sessions", admin, {"protocol": "ssh", "connectionId": "c1"}).json["sessionId"]
+    sent = [{"elapsed": 1, "command": "ls", "timestamp": "0836-08-30T22:20:30.515Z"}]
+    assert api.post(f"/sessions/{session_id}/commands", admin, sent).status_code == 200
+    (command,) = api.get(f"/sessions/{session_id}/commands", admin).json["commands"]
+    assert command["timestamp"] == "0836-08-30T22:20:30.515Z"
+
+    for file_session, timestamp in (("fs-old", "0027-03-12T05:47:21+00:00"), ("fs-new", "2024-01-01T00:00:00Z")):
+        batch = {"protocol": "sftp", "connectionId": "c1",
+                 "events": [{"action": "browse", "path": "/", "timestamp": timestamp}]}
+        assert api.post(f"/file-sessions/{file_session}/events", admin, batch).status_code == 200
+    (event,) = api.get("/file-sessions/fs-old/events", admin).json["events"]
+    assert event["timestamp"] == "0027-03-12T05:47:21.000Z"
+    assert date_time.conforms(event["timestamp"], "date-time")
+    listed = api.get("/file-sessions", admin).json["sessions"]
+    assert [s["id"] for s in listed] == ["fs-new", "fs-old"]  # newest first
+    assert all(date_time.conforms(s[name], "date-time") for s in listed for name in ("startedAt", "endedAt"))
+    before_1000 = api.get("/file-sessions?to=1000-01-01T00:00:00Z", admin).json["sessions"]
+    assert [s["id"] for s in before_1000] == ["fs-old"]
+
+
+def test_integer_ids_in_bodies_are_read_as_text_and_the_document_says_so(api, admin, recording_on):
+    # found by negative fuzzing of POST /sessions/rdp-session: {"connectionId": 0, "userId": 0} was a 200 while the
+    # document allowed only strings; the app reads an integer id as its decimal text (gateways number their rows)
+    started = api.post("/sessions/rdp-session", admin, {"connectionId": 42, "userId": 7})
+    assert started.status_code == 200
+    session = api.get(f"/sessions/{started.json['sessionId']}", admin).json
+    assert (session["connectionId"], session["userId"]) == ("42", "7")
+    body_id = {"$ref": "#/components/schemas/BodyId", "components": DOC["components"]}
+    for value in (42, 0, -1, "c1"):
+        jsonschema.validate(value, body_id)
+    for value in (True, 1.5, ".", None):
+        assert api.post("/sessions/rdp-session", admin, {"connectionId": value}).status_code == 400
+        assert not jsonschema.Draft4Validator(body_id).is_valid(value), value
+
+
+def test_the_largest_storage_limit_is_documented(api, admin):
+    # found by positive fuzzing of PUT /settings/recording: maxTotalBytes 7e26 is refused (the app stores a 64-bit
+    # count) while the document set no maximum
+    documented = DOC["components"]["schemas"]["RecordingSettings"]["properties"]["maxTotalBytes"]["maximum"]
+    assert api.put("/settings/recording", admin, {"maxTotalBytes": documented}).status_code == 200
+    assert api.put("/settings/recording", admin, {"maxTotalBytes": documented + 1}).status_code == 400

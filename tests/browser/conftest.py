@@ -1,0 +1,168 @@
+"""Headless Debian Chromium (Playwright) against the local stack, logged in as the gateway logs in: by cookie.
+
+Playwright drives /usr/bin/chromium (CHROMIUM overrides it); it never uses a browser of its own download.
+`make test` installs the chromium package first (`make browser-deps`). See docs/browser-tests.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import make_token
+from tests.http.conftest import Stack, running_stack
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# As root Chromium needs --no-sandbox; the rest keep it off this machine's closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PAGE = "/viewer/browser-check.html"
+USER = "browser-user"
+BUCKET = "session-audit-http"  # running_stack()'s bucket
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make browser-deps` (installs Debian's chromium as root), "
+                    "or set CHROMIUM, or deselect these tests with -m 'not browser'")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright starts it on a fresh temporary profile and removes that afterwards
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The browser suite's own local stack (its bucket's CORS names the stack's origin, where the pages live)."""
+    with running_stack() as started:
+        yield started
+
+
+@dataclass
+class Tab:
+    """A page of the viewer on the API's origin, with the user's token in the gatwy_token cookie."""
+
+    page: Any
+    base: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def call(self, function: str, *args: Any) -> Any:
+        """window.browserCheck.<function>(...args), awaited."""
+        return self.page.evaluate(f"(args) => window.browserCheck.{function}(...args)", list(args))
+
+
+@pytest.fixture(scope="module")
+def open_tab(chromium: Any) -> Iterator[Callable[..., Tab]]:
+    contexts: list[Any] = []
+
+    def open_(stack: Stack, user: str = USER, role: str = "user") -> Tab:
+        context = chromium.new_context()
+        contexts.append(context)
+        # as the gateway sets it: on the API's origin, sent with every same-origin credentialed request
+        context.add_cookies([{"name": "gatwy_token", "value": make_token(user, role=role), "url": stack.base,
+                              "httpOnly": True, "sameSite": "Lax"}])
+        page = context.new_page()
+        tab = Tab(page, stack.base)
+
+        def log(response: Any) -> None:
+            request = response.request
+            tab.requests.append({"method": request.method, "url": request.url, "range": request.headers.get("range"),
+                                 "status": response.status})
+
+        page.on("response", log)
+        page.on("requestfailed", lambda r: tab.requests.append(
+            {"method": r.method, "url": r.url, "failure": r.failure}))
+        page.goto(stack.base + PAGE)
+        page.wait_for_function("() => window.browserCheck && window.AsciinemaPlayer")
+        return tab
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token('browser-admin', role='admin')}"}
+
+
+@pytest.fixture(scope="session")
+def recording_enabled(stack: Stack) -> Stack:
+    response = requests.put(f"{stack.base}/settings/recording", json={"enabled": True}, headers=admin_headers(),
+                            timeout=10)
+    assert response.status_code == 200, response.text
+    return stack
+
+
+def fixtures_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "fixtures" / "webm"
+
+
+def second_shown(rgb: list[int], palette: list[list[int]]) -> int | None:
+    """Which second of recording a frame's colour stands for (the page paints palette[second % len]); None if
+    the colour is near none of them (VP9 moves flat colours by a few levels, never by 60)."""
+    distance, index = min((max(abs(a - b) for a, b in zip(rgb, colour, strict=True)), i)
+                          for i, colour in enumerate(palette))
+    return index if distance < 60 else None
+
+
+def wait_playable(stack: Stack, session_id: str, timeout: float = 15) -> dict[str, Any]:
+    """The playback answer ({url, expiresAt}) once the recording is complete (finalize may leave the last step
+    to the sweep, which the local stack runs every 2 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{stack.base}/sessions/{session_id}/recording", params={"redirect": "false"},
+                                headers=admin_headers(), timeout=10)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            found: dict[str, Any] = response.json()
+            return found
+        time.sleep(0.2)
+
+
+def start_session(stack: Stack, protocol: str, connection_id: str, user: str = USER) -> str:
+    """A session owned by `user`, started as the gateway's proxy does (an admin token on the user's behalf)."""
+    path = "/sessions/rdp-session" if protocol == "rdp" else "/sessions"
+    body = {"connectionId": connection_id, "userId": user, "username": user}
+    if protocol != "rdp":
+        body["protocol"] = protocol
+    response = requests.post(stack.base + path, json=body, headers=admin_headers(), timeout=10)
+    assert response.status_code == 200 and response.json()["sessionId"], response.text
+    return str(response.json()["sessionId"])
+
+
+def upload(stack: Stack, session_id: str, chunks: list[bytes], content_type: str) -> None:
+    """Chunks then finalize, as a recorder does; waits until the recording can be played."""
+    for chunk in chunks:
+        response = requests.post(f"{stack.base}/sessions/{session_id}/recording/chunk", data=chunk,
+                                 headers={**admin_headers(), "Content-Type": content_type}, timeout=10)
+        assert response.status_code == 200, response.text
+    response = requests.post(f"{stack.base}/sessions/{session_id}/recording/finalize", headers=admin_headers(),
+                             timeout=30)
+    assert response.status_code == 200, response.text
+    wait_playable(stack, session_id)
+
+
+def fixture_chunks(name: str) -> list[bytes]:
+    """A fixture WebM cut at the chunk boundaries the recorder made."""
+    data = (fixtures_dir() / name).read_bytes()
+    sizes = json.loads((fixtures_dir() / "fixtures.json").read_text())["files"][name]["chunkSizes"]
+    chunks, at = [], 0
+    for size in sizes:
+        chunks.append(data[at:at + size])
+        at += size
+    return chunks
+

@@ -1,0 +1,76 @@
+"""The viewer's static files: served without a token, with their own Content-Type, and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.api import static_routes
+from chalicelib.errors import BadRequest, NotFound
+
+PAGES = sorted(p.name for p in static_routes.VIEWER.iterdir() if p.is_file())
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_of_the_folder_is_served_with_its_type(api, name):
+    response = api.get(f"/viewer/{name}", content_type=None)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == static_routes.TYPES["." + name.rsplit(".", 1)[1]]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.body == (static_routes.VIEWER / name).read_bytes()
+
+
+@pytest.mark.parametrize(("name", "content_type"), [
+    ("asciinema-player.min.js", "text/javascript; charset=utf-8"),
+    ("asciinema-player.css", "text/css; charset=utf-8"),
+])
+def test_the_player_files_are_served(api, name, content_type):
+    response = api.get(f"/viewer/vendor/{name}", content_type=None)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.body == (static_routes.VENDOR / name).read_bytes()
+    assert len(response.body) > 10_000
+
+
+def test_the_viewer_pages_include_the_browser_check():
+    assert {"browser-check.html", "browser-check.js"} <= set(PAGES)
+
+
+@pytest.mark.parametrize("path", [
+    "/viewer/..", "/viewer/%2e%2e", "/viewer/..%2fopenapi.yaml", "/viewer/%2e%2e%2fopenapi.yaml",
+    "/viewer/.hidden.js", "/viewer/vendor", "/viewer/Browser-check.html", "/viewer/browser-check.htm",
+    "/viewer/browser-check.html%00.js", "/viewer/vendor/LICENSE.asciinema-player",
+    "/viewer/vendor/..%2f..%2fopenapi.yaml", "/viewer/vendor/%2e%2e",
+])
+def test_a_malformed_name_is_a_json_400(api, path):
+    response = api.get(path, content_type=None)
+    assert response.status_code == 400
+    assert "file name" in response.json["error"]
+
+
+@pytest.mark.parametrize("path", ["/viewer/missing.html", "/viewer/vendor/asciinema-player.js",
+                                  "/viewer/vendor/x.css", "/viewer/vendor/browser-check.html"])
+def test_a_well_formed_name_of_no_served_file_is_a_json_404(api, path):
+    response = api.get(path, content_type=None)
+    assert response.status_code == 404
+    assert response.json == {"error": "no such file"}
+
+
+@pytest.mark.parametrize("name", ["../openapi.yaml", "..", "../../app.py", "/etc/passwd", "a/../b.js", "x.js/",
+                                  "browser-check.html\n", "vendor/asciinema-player.css"])
+def test_names_that_leave_the_folder_are_refused_before_any_file_is_read(name):
+    with pytest.raises(BadRequest):
+        static_routes.viewer_file(name)
+    with pytest.raises(BadRequest):
+        static_routes.vendor_file(name)
+
+
+def test_a_symlink_out_of_the_folder_is_not_followed(tmp_path, monkeypatch):
+    folder = tmp_path / "viewer"
+    folder.mkdir()
+    (tmp_path / "secret.js").write_text("secret")
+    (folder / "leak.js").symlink_to(tmp_path / "secret.js")
+    (folder / "fine.js").write_text("fine")
+    monkeypatch.setattr(static_routes, "VIEWER", folder)
+    assert static_routes.viewer_file("fine.js").body == "fine"
+    with pytest.raises(NotFound):
+        static_routes.viewer_file("leak.js")
