@@ -242,5 +242,5 @@ def make_samples(folder: Path) -> dict[str, Sample]:
         path.write_bytes(chrome_style(encode(source, codec=codec, seconds=seconds, gop=gop, audio=audio)))
         samples[name] = Sample(name, path, source, 10.0, audio)
     for recorded in sorted(RECORDED.glob("*.webm")) if RECORDED.is_dir() else []:
-        samples[f"chromium-{recorded.stem}"] = Sample(recorded.stem, recorded, recorded, 10.0, False)
+        samples[f"chromium-{recorded.stem}"] = Sample(f"chromium-{recorded.stem}", recorded, recorded, 10.0, False)
     return samples
