@@ -142,8 +142,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         return f"{n / MiB:,.2f}"
 
     lines = ["| recording | clusters / cues | scan (4 MiB chunks) | completion | requests | through client "
-             "(read + written MiB) | copied in S3 (MiB) | seconds |",
-             "|---|---:|---:|---|---|---:|---:|---:|"]
+             "(read + written MiB) | copied in S3 (MiB) | seconds | of which inside UploadPartCopy |",
+             "|---|---:|---:|---|---|---:|---:|---:|---:|"]
     for row in rows:
         for name in ("seekable", "naive"):
             counted = row[name]
@@ -152,7 +152,10 @@ def report(rows: list[dict[str, Any]]) -> str:
                 f"| {mib(row['size'])} MiB ({row['duration']:,.0f} s) | {row['clusters']:,} / {row['cues']:,} | "
                 f"{row['scan_seconds']:.2f} s | {name} | {calls} | "
                 f"{mib(counted['received'])} + {mib(counted['sent'])} | {mib(counted['copied'])} | "
-                f"{row[name + '_seconds']:.2f} |")
+                f"{row[name + '_seconds']:.2f} | {counted['copy_seconds']:.2f} |")
+    lines.append("")
+    lines += [f"- {mib(row['size'])} MiB {name}: seconds inside each operation {row[name]['op_seconds']}"
+              for row in rows for name in ("seekable", "naive")]
     return "\n".join(lines)
 
 
