@@ -70,7 +70,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     aws.reset()
     container.use(None)
     yield
-    os.environ = real_environ
+    os.environ = real_environ  # noqa: B003  (puts the very mapping back; clearing is not the point)
     get_settings.cache_clear()
     aws.reset()
     container.use(None)
