@@ -101,6 +101,23 @@ def query_int(query: Mapping[str, str], name: str, default: int, lowest: int, hi
     return value
 
 
+QUERY_TRUE = ("true", "1")
+QUERY_FALSE = ("false", "0")
+
+
+def query_flag(query: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no query parameter: `true`/`1` or `false`/`0`; absent or empty is `default`; anything else a 400,
+    never silently read as one or the other (`?download=yes` must not quietly play inline)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw in QUERY_TRUE:
+        return True
+    if raw in QUERY_FALSE:
+        return False
+    raise BadRequest(f"{name} must be one of: {', '.join(QUERY_TRUE + QUERY_FALSE)}")
+
+
 def iso_time(raw: str, what: str) -> str:
     try:
         moment = datetime.fromisoformat(raw)

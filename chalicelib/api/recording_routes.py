@@ -49,8 +49,8 @@ def finalize(request: Request, session_id: str) -> Response:
 def playback(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "session id")
     options = query(request)
-    download = options.get("download") in ("1", "true")
-    redirect = options.get("redirect", "true") not in ("false", "0")
+    download = params.query_flag(options, "download", default=False)
+    redirect = params.query_flag(options, "redirect", default=True)
     found = services().recordings.playback(caller(request), session_id, download)
     if not redirect:
         return json_response({"url": found.url, "expiresAt": found.expires_at}, headers={"Cache-Control": "no-store"})
