@@ -93,7 +93,7 @@ def query_int(query: Mapping[str, str], name: str, default: int, lowest: int, hi
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d{1,9}", raw):
+    if not re.fullmatch(r"[0-9]{1,9}", raw):  # not \d: that also takes non-ASCII digits (U+FF15 is 5)
         raise BadRequest(f"{name} must be an integer from {lowest} to {highest}")
     value = int(raw)
     if not lowest <= value <= highest:

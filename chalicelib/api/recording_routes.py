@@ -13,7 +13,7 @@ from chalicelib.domain.recordings import MAX_CHUNK_BYTES, MAX_INDEX
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 CHUNK_TYPES = ("application/octet-stream", "video/webm", "application/x-asciicast")
-_INDEX = re.compile(r"\d{1,9}")
+_INDEX = re.compile(r"[0-9]{1,9}")  # ASCII digits only (\d would take U+FF11 as 1)
 
 
 def _index(request: Request) -> int | None:

@@ -175,3 +175,21 @@ def test_recording_routes_document_their_400s_and_the_finalize_415(api, admin, r
     for content_type in ("application/json", "application/octet-stream", "text/plain", None):
         assert api.post(f"/sessions/{session_id}/recording/finalize", admin, b"ignored",
                         content_type=content_type).status_code == 200, content_type
+
+
+def test_numbers_in_queries_and_headers_are_ascii_digits(api, admin, recording_on):
+    # found by tests/http/test_hostile_input.py: `\d` also matches non-ASCII digits, so `?limit=` U+FF15 (fullwidth 5,
+    # sent as %EF%BC%95) listed 5 sessions and `X-Chunk-Index:` U+FF11 stored chunk 1; the document says integer
+    for name in ("page", "limit"):
+        response = api.get(f"/sessions?{name}=%EF%BC%95", admin)
+        assert response.status_code == 400, (name, response.body)
+        assert name in response.json["error"]
+    assert api.get("/sessions?limit=5", admin).json["limit"] == 5
+    session_id = api.post("/sessions", admin, {"protocol": "rdp", "connectionId": "c1"}).json["sessionId"]
+    path = f"/sessions/{session_id}/recording/chunk"
+    for index in ("\uff11", "\u0661", "\u00b9"):  # fullwidth one, Arabic-Indic one, superscript one
+        response = api.post(path, admin, b"x", content_type="application/octet-stream",
+                            headers={"X-Chunk-Index": index})
+        assert response.status_code == 400, (index, response.body)
+    assert api.post(path, admin, b"x", content_type="application/octet-stream",
+                    headers={"X-Chunk-Index": "1"}).status_code == 200
