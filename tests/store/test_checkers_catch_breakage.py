@@ -70,6 +70,20 @@ def test_the_fuzzer_reports_a_body_that_breaks_its_schema(broken_base):
     assert "Response violates schema" in fuzz_failures(broken_base, "GET /wrong-shape")
 
 
+def test_the_fuzzer_reports_a_redirect_without_a_location(broken_base):
+    # and does not follow it: an unfollowed 302 is what it checks
+    assert "Custom check failed: `redirect_shape`" in fuzz_failures(broken_base, "GET /lost-redirect")
+
+
+def test_the_redirect_rule_wants_an_absolute_location():
+    assert hostile.redirect_problems(302, "https://bucket.s3.amazonaws.com/r.webm?X-Amz-Signature=1") == []
+    assert hostile.redirect_problems(200, None) == []
+    assert hostile.redirect_problems(302, None) == ["redirect 302 without a Location"]
+    assert hostile.redirect_problems(302, "/recordings/r.webm") == [
+        "redirect 302 to '/recordings/r.webm', not an absolute http(s) URL"]
+    assert hostile.redirect_problems(307, "javascript:alert(1)") != []
+
+
 def test_the_token_check_reports_a_route_that_trusts_unsigned_tokens(broken_base):
     tokens = hostile.hostile_tokens("the-real-secret-" + "k" * 32)
     failures = hostile.hostile_token_failures(hostile.http_sender(broken_base), [BROKEN_OPS["GET /trusting"]], tokens)
