@@ -93,12 +93,29 @@ def query_int(query: Mapping[str, str], name: str, default: int, lowest: int, hi
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d{1,9}", raw):
+    if not re.fullmatch(r"[0-9]{1,9}", raw):  # not \d: that also takes non-ASCII digits (U+FF15 is 5)
         raise BadRequest(f"{name} must be an integer from {lowest} to {highest}")
     value = int(raw)
     if not lowest <= value <= highest:
         raise BadRequest(f"{name} must be an integer from {lowest} to {highest}")
     return value
+
+
+QUERY_TRUE = ("true", "1")
+QUERY_FALSE = ("false", "0")
+
+
+def query_flag(query: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no query parameter: `true`/`1` or `false`/`0`; absent or empty is `default`; anything else a 400,
+    never silently read as one or the other (`?download=yes` must not quietly play inline)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw in QUERY_TRUE:
+        return True
+    if raw in QUERY_FALSE:
+        return False
+    raise BadRequest(f"{name} must be one of: {', '.join(QUERY_TRUE + QUERY_FALSE)}")
 
 
 def iso_time(raw: str, what: str) -> str:

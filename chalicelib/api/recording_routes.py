@@ -13,7 +13,7 @@ from chalicelib.domain.recordings import MAX_CHUNK_BYTES, MAX_INDEX
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 CHUNK_TYPES = ("application/octet-stream", "video/webm", "application/x-asciicast")
-_INDEX = re.compile(r"\d{1,9}")
+_INDEX = re.compile(r"[0-9]{1,9}")  # ASCII digits only (\d would take U+FF11 as 1)
 
 
 def _index(request: Request) -> int | None:
@@ -49,8 +49,8 @@ def finalize(request: Request, session_id: str) -> Response:
 def playback(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "session id")
     options = query(request)
-    download = options.get("download") in ("1", "true")
-    redirect = options.get("redirect", "true") not in ("false", "0")
+    download = params.query_flag(options, "download", default=False)
+    redirect = params.query_flag(options, "redirect", default=True)
     found = services().recordings.playback(caller(request), session_id, download)
     if not redirect:
         return json_response({"url": found.url, "expiresAt": found.expires_at}, headers={"Cache-Control": "no-store"})

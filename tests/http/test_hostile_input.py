@@ -22,6 +22,7 @@ DOC = ROOT / "docs" / "openapi.yaml"
 OPERATIONS = hostile.operations(hostile.load_document(DOC))
 SECURED = [op for op in OPERATIONS if op.secured]
 JSON_BODIED = [op for op in OPERATIONS if op.takes_json]
+RAW_BODIED = [op for op in OPERATIONS if op.takes_raw]
 WITH_PATH_IDS = [op for op in OPERATIONS if "{" in op.path]
 ids = [op.label for op in OPERATIONS]
 
@@ -36,6 +37,17 @@ VALID_BODIES: dict[str, Any] = {
     "POST /sessions/{session_id}/recording/events": [{"elapsed": 0.25, "type": "click"}],
     "POST /file-sessions/{session_id}/events": {"protocol": "sftp", "connectionId": "hostile-c1",
                                                 "events": [{"action": "upload", "path": "/tmp/a.txt"}]},
+}
+
+# A valid raw body per operation whose body is raw bytes (hostile.Operation.takes_raw), good in each of its documented
+# media types; a new raw-body route needs its entry (a test below insists).
+RAW_BODIES: dict[str, bytes] = {
+    "POST /sessions/{session_id}/recording/chunk": b"\x1a\x45\xdf\xa3hostile chunk",
+}
+# Operations that ignore any body, by the Content-Types they let through (Chalice refuses the rest with a 415).
+# Their documents describe no body (so the fuzzer sends none); what they accept is in the entry's description.
+IGNORED_BODIES: dict[str, tuple[str, ...]] = {
+    "POST /sessions/{session_id}/recording/finalize": ("application/json", "application/octet-stream", "text/plain"),
 }
 
 # Literal "." and ".." are left out on purpose: every HTTP client (and the gateway) folds them away before the app
@@ -68,6 +80,25 @@ def target(operation: hostile.Operation, records: dict[str, str]) -> str:
     return hostile.filled(operation.path, hostile.known_path_values(operation.path, records))
 
 
+def valid_request(operation: hostile.Operation) -> tuple[bytes, dict[str, str]]:
+    """A valid body for `operation` and its Content-Type header (none for an operation without a body)."""
+    if operation.takes_json:
+        return json.dumps(VALID_BODIES[operation.label]).encode(), {"Content-Type": "application/json"}
+    if operation.takes_raw:
+        return RAW_BODIES[operation.label], {"Content-Type": operation.body_media[0]}
+    return b"", {}
+
+
+def new_session(stack, admin: dict[str, str], protocol: str = "rdp") -> str:
+    """A session of the admin's whose recording is open, for tests that write into or close one (ask for the
+    `records` fixture too: it turns recording on)."""
+    started = requests.post(f"{stack.base}/sessions", json={"protocol": protocol, "connectionId": "hostile-c1"},
+                            headers=admin, timeout=10)
+    assert started.status_code == 200 and started.json()["sessionId"], started.text
+    session_id: str = started.json()["sessionId"]
+    return session_id
+
+
 def oversized(valid: Any) -> Any:
     """`valid` with a 3 MB string in every text field (for an array, in its entries): beyond any documented length."""
     big = "x" * 3_000_000
@@ -77,7 +108,7 @@ def oversized(valid: Any) -> Any:
 
 
 def send(stack, operation: hostile.Operation, path: str | None = None, body: bytes = b"",
-         headers: dict[str, str] | None = None) -> requests.Response:
+         headers: dict[str, str | bytes] | None = None) -> requests.Response:
     return requests.request(operation.method, stack.base + (path or hostile.filled(operation.path, {})),
                             data=body or None, headers=headers or {}, timeout=30)
 
@@ -89,6 +120,11 @@ def problems(operation: hostile.Operation, response: requests.Response) -> list[
 
 def test_every_json_operation_has_a_valid_body_here():
     assert {op.label for op in JSON_BODIED} == set(VALID_BODIES)
+
+
+def test_every_raw_body_operation_has_a_valid_body_here():
+    assert {op.label for op in RAW_BODIED} == set(RAW_BODIES)
+    assert set(IGNORED_BODIES) <= {op.label for op in OPERATIONS if not op.body_media}
 
 
 def test_hostile_tokens_are_401_json_on_every_secured_operation(stack):
@@ -115,6 +151,84 @@ def test_wrong_content_type_is_415(stack, admin, records, operation, content_typ
                     headers={**admin, "Content-Type": content_type})
     assert problems(operation, response) == []
     assert response.status_code == 415
+
+
+@pytest.mark.parametrize("operation", RAW_BODIED, ids=lambda op: op.label)
+def test_raw_bodies_are_taken_in_each_documented_content_type(stack, admin, records, operation):
+    # the control for the 415s below: each documented type (with parameters, as MediaRecorder names them) is a 200
+    path = hostile.filled(operation.path, {"session_id": new_session(stack, admin)})
+    for media in [*operation.body_media, f"{operation.body_media[0]}; codecs=vp9"]:
+        response = send(stack, operation, path=path, body=RAW_BODIES[operation.label],
+                        headers={**admin, "Content-Type": media})
+        assert problems(operation, response) == []
+        assert response.status_code == 200, (media, response.text)
+
+
+@pytest.mark.parametrize("operation", RAW_BODIED, ids=lambda op: op.label)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/xml", "video/mp4",
+                                          "video/webmx", "application/octet-streamx", "octet-stream", None])
+def test_wrong_content_type_is_415_on_raw_bodies(stack, admin, records, operation, content_type):
+    headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+    response = send(stack, operation, path=target(operation, records), body=RAW_BODIES[operation.label],
+                    headers=headers)
+    assert problems(operation, response) == []
+    assert response.status_code == 415, response.text
+
+
+@pytest.mark.parametrize("operation", RAW_BODIED, ids=lambda op: op.label)
+def test_oversized_raw_bodies_are_413(stack, admin, records, operation):
+    # the documented maxLength is the limit: exactly that many bytes are taken, one more is a 413 JSON error
+    limit = operation.spec["requestBody"]["content"][operation.body_media[0]]["schema"]["maxLength"]
+    path = hostile.filled(operation.path, {"session_id": new_session(stack, admin)})
+    headers = {**admin, "Content-Type": operation.body_media[0]}
+    for size in (limit + 1, 5_000_000):
+        response = send(stack, operation, path=path, body=b"x" * size, headers=headers)
+        assert problems(operation, response) == []
+        assert response.status_code == 413, (size, response.text)
+    response = send(stack, operation, path=path, body=b"x" * limit, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if op.label in IGNORED_BODIES], ids=lambda op: op.label)
+def test_ignored_bodies_pass_in_their_content_types_only(stack, admin, records, operation):
+    refused = ["application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+               "video/webm", "image/png"]
+    open_one = hostile.filled(operation.path, {"session_id": new_session(stack, admin)})
+    for content_type in refused:
+        response = send(stack, operation, path=open_one, body=b"<whatever/>",
+                        headers={**admin, "Content-Type": content_type})
+        assert problems(operation, response) == []
+        assert response.status_code == 415, (content_type, response.text)
+    for content_type in (*IGNORED_BODIES[operation.label], None):
+        path = hostile.filled(operation.path, {"session_id": new_session(stack, admin)})
+        headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+        response = send(stack, operation, path=path, body=b"{not json at all", headers=headers)
+        assert problems(operation, response) == []
+        assert response.status_code == 200, (content_type, response.text)
+
+
+HEADER_INTEGERS = ["-1", "1e3", "0x10", "1.0", "+1", "1,2", "1 2", "one", "NaN", "", "9" * 20,
+                   "\uff11", "\u0661"]  # the last two: a fullwidth 1 and an Arabic-Indic 1 (UTF-8 on the wire)
+
+
+def integer_headers(operation: hostile.Operation) -> list[tuple[str, int]]:
+    """(name, maximum) of each integer header parameter the operation documents."""
+    return [(p["name"], p["schema"]["maximum"]) for p in operation.spec.get("parameters", [])
+            if p.get("in") == "header" and p.get("schema", {}).get("type") == "integer"]
+
+
+@pytest.mark.parametrize("operation", [op for op in OPERATIONS if integer_headers(op)], ids=lambda op: op.label)
+def test_bad_integer_headers_are_400(stack, admin, records, operation):
+    body, content = valid_request(operation)
+    path = hostile.filled(operation.path, {"session_id": new_session(stack, admin)})
+    for name, maximum in integer_headers(operation):
+        for value in [*HEADER_INTEGERS, str(maximum + 1)]:
+            # as UTF-8 bytes: requests would refuse a non-Latin-1 str, and a hostile caller need not
+            response = send(stack, operation, path=path, body=body,
+                            headers={**admin, **content, name: value.encode()})
+            assert problems(operation, response) == []
+            assert response.status_code == 400, (name, value, response.text)
 
 
 HOSTILE_BODIES = {
@@ -175,7 +289,7 @@ def test_out_of_range_numbers_in_bodies_are_400(stack, admin, value):
 
 
 QUERY_NUMBERS = ["-1", "0", "99999999999999999999", "1e3", "0x10", "1.0", " 1", "+1", "%00", "%FF", "", "NaN",
-                 "1" * 5000]
+                 "1" * 5000, "%EF%BC%95", "%D9%A1"]  # the last two: a fullwidth 5 and an Arabic-Indic 1
 
 
 @pytest.mark.parametrize("value", QUERY_NUMBERS)
@@ -189,11 +303,10 @@ def test_bad_page_and_limit_are_400(stack, admin, value):
 
 @pytest.mark.parametrize("operation", WITH_PATH_IDS, ids=lambda op: op.label)
 def test_hostile_ids_in_paths_are_400(stack, admin, operation):
-    body = json.dumps(VALID_BODIES.get(operation.label, {})).encode() if operation.takes_json else b""
+    body, content = valid_request(operation)
     for hostile_id in HOSTILE_IDS:
         path = hostile.filled(operation.path, {}, default=hostile_id)
-        response = send(stack, operation, path=path, body=body,
-                        headers={**admin, "Content-Type": "application/json"})
+        response = send(stack, operation, path=path, body=body, headers={**admin, **content})
         assert problems(operation, response) == [], hostile_id
         assert response.status_code == 400, (hostile_id, response.text)
 

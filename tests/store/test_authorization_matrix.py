@@ -10,12 +10,15 @@ permission (sessions.view_any, sessions.delete, settings.manage, sessions.ingest
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import requests
 
 from app import app
+from chalicelib import container
+from chalicelib.settings import get_settings
 from tests import hostile
 from tests.conftest import SECRET, make_token
 from tests.hostile import CALLERS, Call, Expect, Row
@@ -37,6 +40,9 @@ assert SECRET not in str(TOKENS["bad"])
 
 SEES = Expect(200, reveals=True)
 BLIND = Expect(200, reveals=False)
+# 404 and the owner's recording untouched (a refused write must not have happened anyway)
+UNTOUCHED = Expect(404, reveals=False)
+PLAYS = Expect(302, reveals=True)  # redirected to the owner's bytes
 
 
 def expect(authenticated: Expect | int, **cells: Expect | int) -> dict[str, Expect | int]:
@@ -97,6 +103,47 @@ class World:
     def file_session_owner(self) -> str:
         return self.api.get(f"/file-sessions/{self.file_session_id}/export", ADMIN).json["session"]["userId"]
 
+    def with_recording(self, complete: bool) -> World:
+        """The owner's chunk in the session's recording (sent by an ingest token), finalized if `complete`."""
+        sent = self.api.post(f"/sessions/{self.session_id}/recording/chunk", ADMIN, OWNER_CHUNK, content_type=OCTETS)
+        assert sent.status_code == 200, sent.body
+        if complete:
+            self.finalize()
+        return self
+
+    def finalize(self) -> None:
+        done = self.api.post(f"/sessions/{self.session_id}/recording/finalize", ADMIN, None)
+        assert done.status_code == 200 and done.json["recordingState"] == "complete", done.body
+
+    def recording_state(self) -> str:
+        return str(self.api.get(f"/sessions/{self.session_id}", ADMIN).json["recordingState"])
+
+    def recorded_bytes(self) -> bytes | None:
+        """The finished recording as the admin downloads it (finalizing it first), None if it holds no byte."""
+        if self.recording_state() in ("recording", "finalizing"):
+            self.finalize()
+        return played_bytes(self.api.get(f"/sessions/{self.session_id}/recording", ADMIN))
+
+
+OCTETS = "application/octet-stream"
+# EBML magic first, as a WebM chunk starts; the rest tells the owner's bytes from a caller's
+OWNER_CHUNK = b"\x1a\x45\xdf\xa3owner-recorded-this"
+NEW_CHUNK = b"\x1a\x45\xdf\xa3caller-sent-this"
+
+
+def played_bytes(response: Any) -> bytes | None:
+    """What a playback answer leads to: the bytes behind its 302 Location (or its `?redirect=false` URL), fetched
+    from S3 (moto in process answers presigned URLs); None for any other answer."""
+    if response.status_code == 302:
+        url = response.headers["Location"]
+    elif response.status_code == 200 and response.json and "url" in response.json:
+        url = response.json["url"]
+    else:
+        return None
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200, fetched.text
+    return fetched.content
+
 
 def lists_owners_session(response: Any, world: World) -> bool:
     return world.session_id in [s["id"] for s in response.json["sessions"]]
@@ -153,6 +200,27 @@ def stored_file_event(response: Any, world: World) -> bool:
 
 def file_session_created_for_owner(response: Any, world: World) -> bool:
     return stored_file_event(response, world) and world.file_session_owner() == OWNER
+
+def stored_chunk(response: Any, world: World) -> bool:
+    return world.recorded_bytes() == NEW_CHUNK
+
+
+def finalized_owners_recording(response: Any, world: World) -> bool:
+    return world.recording_state() == "complete"
+
+
+def plays_owners_recording(response: Any, world: World) -> bool:
+    return played_bytes(response) == OWNER_CHUNK
+
+
+def counts_owners_recording(response: Any, world: World) -> bool:
+    return int(response.json["bytes"]) >= len(OWNER_CHUNK)
+
+
+def storage_total(world: World) -> Call:
+    world.with_recording(complete=False)
+    return Call("GET", "/sessions/storage", content_type=None)
+
 
 def listing_file_sessions(world: World) -> Call:
     world.with_file_session()
@@ -215,6 +283,29 @@ ROWS: list[Row] = [
     Row("GET", "/file-sessions/{session_id}/export",
         lambda w: Call("GET", f"/file-sessions/{w.with_file_session().file_session_id}/export?format=json"),
         expect(404, owner=SEES, view_any=SEES), reveals=exports_owners_file_session),
+    # recordings (docs/recordings.md): chunks and finalize write (ownership or ingest), playback reads (ownership
+    # or view_any), the storage total is a setting's business (settings.manage)
+    Row("POST", "/sessions/{session_id}/recording/chunk",
+        lambda w: Call("POST", f"/sessions/{w.session_id}/recording/chunk", NEW_CHUNK, content_type=OCTETS),
+        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=stored_chunk,
+        note="the probe finalizes and downloads: the recording is exactly the chunk, or (refused) holds nothing"),
+    Row("POST", "/sessions/{session_id}/recording/finalize",
+        lambda w: Call("POST", f"/sessions/{w.with_recording(complete=False).session_id}/recording/finalize",
+                       content_type=None),
+        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=finalized_owners_recording,
+        note="a refused finalize leaves the owner's recording open"),
+    Row("GET", "/sessions/{session_id}/recording",
+        lambda w: Call("GET", f"/sessions/{w.with_recording(complete=True).session_id}/recording",
+                       content_type=None),
+        expect(404, owner=PLAYS, view_any=PLAYS), reveals=plays_owners_recording, case="complete",
+        note="the 302's Location serves exactly the owner's bytes; ingest writes but cannot play"),
+    Row("GET", "/sessions/{session_id}/recording",
+        lambda w: Call("GET", f"/sessions/{w.with_recording(complete=False).session_id}/recording",
+                       content_type=None),
+        expect(404, owner=409, view_any=409), case="still recording",
+        note="409 only to those who may see it: to the rest the session does not exist"),
+    Row("GET", "/sessions/storage",
+        storage_total, expect(403, manage=SEES), reveals=counts_owners_recording),
 ]
 
 
@@ -244,8 +335,15 @@ def test_every_row_names_every_caller():
     assert hostile.matrix_problems(ROWS) == []
 
 
+@pytest.fixture
+def quick_finalize(api: Any) -> None:
+    """The app's services with a short finalize grace: recording rows finalize in most cells, and the grace of
+    .chalice/config.json (3 s, which the test client applies over the environment) would cost a second each."""
+    container.use(container.build(replace(get_settings(), finalize_grace_seconds=0.05)))
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.label)
-def test_matrix(api, recording_on, row):
+def test_matrix(api, recording_on, quick_finalize, row):
     verdicts = hostile.run_matrix(api, [row], TOKENS, world_maker(api))
     assert len(verdicts) == len(CALLERS)
     assert hostile.matrix_failures(verdicts) == []

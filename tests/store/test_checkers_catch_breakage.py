@@ -46,10 +46,11 @@ def broken_api(moto) -> Iterator[Api]:
         yield Api(chalice_client)
 
 
-def fuzz_failures(base: str, label: str, mode: GenerationMode = GenerationMode.POSITIVE) -> set[str]:
+def fuzz_failures(base: str, label: str, mode: GenerationMode = GenerationMode.POSITIVE,
+                  token: str | None = None) -> set[str]:
     operation = BROKEN_OPS[label]
     with pytest.raises(FailureGroup) as raised:
-        hostile.fuzz(hostile.schema_operation(BROKEN_SCHEMA, operation), base, token=None, mode=mode,
+        hostile.fuzz(hostile.schema_operation(BROKEN_SCHEMA, operation), base, token=token, mode=mode,
                      max_examples=25, shrink=False)
     return hostile.fuzz_failure_titles(raised.value)
 
@@ -68,6 +69,25 @@ def test_the_fuzzer_reports_an_error_that_is_not_json(broken_base):
 
 def test_the_fuzzer_reports_a_body_that_breaks_its_schema(broken_base):
     assert "Response violates schema" in fuzz_failures(broken_base, "GET /wrong-shape")
+
+
+def test_the_fuzzer_reports_a_redirect_without_a_location(broken_base):
+    # and does not follow it: an unfollowed 302 is what it checks
+    assert "Custom check failed: `redirect_shape`" in fuzz_failures(broken_base, "GET /lost-redirect")
+
+
+def test_the_redirect_rule_wants_an_absolute_location():
+    assert hostile.redirect_problems(302, "https://bucket.s3.amazonaws.com/r.webm?X-Amz-Signature=1") == []
+    assert hostile.redirect_problems(200, None) == []
+    assert hostile.redirect_problems(302, None) == ["redirect 302 without a Location"]
+    assert hostile.redirect_problems(302, "/recordings/r.webm") == [
+        "redirect 302 to '/recordings/r.webm', not an absolute http(s) URL"]
+    assert hostile.redirect_problems(307, "javascript:alert(1)") != []
+
+
+def test_the_fuzzer_reports_a_route_that_ignores_its_token(broken_base):
+    assert "API accepts requests without authentication" in fuzz_failures(broken_base, "GET /open-door",
+                                                                          token="any-token-at-all")
 
 
 def test_the_token_check_reports_a_route_that_trusts_unsigned_tokens(broken_base):

@@ -126,3 +126,70 @@ def test_the_largest_storage_limit_is_documented(api, admin):
     documented = DOC["components"]["schemas"]["RecordingSettings"]["properties"]["maxTotalBytes"]["maximum"]
     assert api.put("/settings/recording", admin, {"maxTotalBytes": documented}).status_code == 200
     assert api.put("/settings/recording", admin, {"maxTotalBytes": documented + 1}).status_code == 400
+
+
+def _completed_recording(api, admin, body: bytes = b"webm bytes") -> str:
+    session_id = api.post("/sessions", admin, {"protocol": "rdp", "connectionId": "c1"}).json["sessionId"]
+    chunk = api.post(f"/sessions/{session_id}/recording/chunk", admin, body, content_type="application/octet-stream")
+    assert chunk.status_code == 200, chunk.body
+    assert api.post(f"/sessions/{session_id}/recording/finalize", admin, None).json["recordingState"] == "complete"
+    return session_id
+
+
+def test_playback_flags_outside_the_documented_values_are_400(api, admin, recording_on):
+    # found checking the fuzz findings on GET /sessions/{id}/recording: `?download=yes` and `?redirect=no` violate
+    # the document's enums but were a 302 (silently read as "no download", "redirect"), and `redirect=0` worked
+    # while undocumented. Now each flag is true/1 or false/0 (empty: the default), else 400, as documented.
+    session_id = _completed_recording(api, admin)
+    path = f"/sessions/{session_id}/recording"
+    for query in ("download=yes", "redirect=no", "download=TRUE", "redirect=", "redirect=false&download=2"):
+        response = api.get(f"{path}?{query}", admin)
+        if query == "redirect=":
+            assert response.status_code == 302, query  # empty is "not given"
+            continue
+        assert response.status_code == 400, (query, response.body)
+        assert response.json["error"].split()[0] in ("download", "redirect")
+    assert api.get(f"{path}?redirect=0", admin).status_code == 200
+    assert api.get(f"{path}?redirect=1", admin).status_code == 302
+    assert "response-content-disposition" in api.get(f"{path}?download=true", admin).headers["Location"]
+    assert "response-content-disposition" not in api.get(f"{path}?download=0", admin).headers["Location"]
+    (entry,) = [op for op in hostile.operations(DOC) if op.label == "GET /sessions/{session_id}/recording"]
+    for parameter in (p for p in entry.spec["parameters"] if p.get("in") == "query"):
+        assert set(parameter["schema"]["enum"]) == {"true", "1", "false", "0"}, parameter["name"]
+        assert parameter["allowEmptyValue"] is True
+
+
+def test_recording_routes_document_their_400s_and_the_finalize_415(api, admin, recording_on):
+    # found by negative fuzzing of POST /sessions/{id}/recording/finalize and GET /sessions/{id}/recording: a
+    # malformed id is a 400 (as on every route), which neither entry listed; finalize refuses a Content-Type
+    # outside json/octet-stream/text (Chalice's 415), which its entry did not list either. The document was wrong.
+    (finalize,) = [op for op in hostile.operations(DOC) if op.label == "POST /sessions/{session_id}/recording/finalize"]
+    (playback,) = [op for op in hostile.operations(DOC) if op.label == "GET /sessions/{session_id}/recording"]
+    assert api.post("/sessions/a%2Cb/recording/finalize", admin, None).status_code == 400
+    assert api.get("/sessions/a%2Cb/recording", admin).status_code == 400
+    assert finalize.documents(400) and playback.documents(400)
+    session_id = _completed_recording(api, admin)
+    refused = api.post(f"/sessions/{session_id}/recording/finalize", admin, b"<x/>", content_type="application/xml")
+    assert refused.status_code == 415 and refused.json["error"]
+    assert finalize.documents(415)
+    for content_type in ("application/json", "application/octet-stream", "text/plain", None):
+        assert api.post(f"/sessions/{session_id}/recording/finalize", admin, b"ignored",
+                        content_type=content_type).status_code == 200, content_type
+
+
+def test_numbers_in_queries_and_headers_are_ascii_digits(api, admin, recording_on):
+    # found by tests/http/test_hostile_input.py: `\d` also matches non-ASCII digits, so `?limit=` U+FF15 (fullwidth 5,
+    # sent as %EF%BC%95) listed 5 sessions and `X-Chunk-Index:` U+FF11 stored chunk 1; the document says integer
+    for name in ("page", "limit"):
+        response = api.get(f"/sessions?{name}=%EF%BC%95", admin)
+        assert response.status_code == 400, (name, response.body)
+        assert name in response.json["error"]
+    assert api.get("/sessions?limit=5", admin).json["limit"] == 5
+    session_id = api.post("/sessions", admin, {"protocol": "rdp", "connectionId": "c1"}).json["sessionId"]
+    path = f"/sessions/{session_id}/recording/chunk"
+    for index in ("\uff11", "\u0661", "\u00b9"):  # fullwidth one, Arabic-Indic one, superscript one
+        response = api.post(path, admin, b"x", content_type="application/octet-stream",
+                            headers={"X-Chunk-Index": index})
+        assert response.status_code == 400, (index, response.body)
+    assert api.post(path, admin, b"x", content_type="application/octet-stream",
+                    headers={"X-Chunk-Index": "1"}).status_code == 200
