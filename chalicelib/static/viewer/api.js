@@ -27,7 +27,8 @@ export async function errorText(response) {
   try {
     const body = await response.clone().json();
     if (body && typeof body.error === "string") return body.error;
-    if (body && typeof body.message === "string") return body.message;
+    // not the service's answer but the gateway's in front of it (a route this deployment does not have)
+    if (body && typeof body.message === "string") return `not available here (${response.status}: ${body.message})`;
   } catch {
     // not JSON: fall through to the status line
   }

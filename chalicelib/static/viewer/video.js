@@ -69,7 +69,8 @@ export function videoPlayer(session, url, events, { onError }) {
       return button;
     }));
     bars = drawn;
-    legend.textContent = `${events.length} input events, ${clock(step)} per bar; choose a bar to jump there`;
+    const width = step < 60 ? `${step} s` : clock(step);
+    legend.textContent = `${events.length} input events, ${width} per bar; choose a bar to jump there`;
   };
 
   // the bar under the play head carries aria-current, so it shows (and is announced) as the current one

@@ -120,9 +120,10 @@ async function entered() {
   $("me").textContent = state.me.known
     ? `${state.me.name}${state.me.role ? ` (${state.me.role})` : ""}`
     : "signed in by the gateway";
-  await refreshStorage();
-  if (!location.hash || location.hash === "#") location.hash = "#/sessions";
+  const storage = refreshStorage();
+  if (!location.hash || location.hash === "#") location.hash = "#/sessions";  // its hashchange routes
   else await route();
+  await storage;
 }
 
 // ---- storage and purge (settings.manage; sessions.delete) ------------------------------------------------------
