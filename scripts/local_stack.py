@@ -1,8 +1,9 @@
 """`make run`: the whole service on one machine.
 
 Starts moto's server on loopback (unless AWS_ENDPOINT_URL names another emulator), creates the table and
-bucket from infra/resources.yaml, serves the API with `chalice local`, and runs the app's scheduled functions
-on a short period, since `chalice local` never fires them. Ctrl-C (or SIGTERM) stops everything it started.
+bucket from infra/resources.yaml, serves the API with `chalice local`, runs the app's scheduled functions
+on a short period, since `chalice local` never fires them, and seeds the viewer's demo into an empty table
+(scripts/seed_demo.py; SEED_DEMO=0 skips it). Ctrl-C (or SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations

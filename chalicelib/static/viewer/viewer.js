@@ -251,15 +251,15 @@ function filterForm(kind, query) {
 
 function pager(base, query, nextCursor) {
   const cursor = query.cursor || "";
-  const page = cursor ? state.pageOfCursor.get(cursor) ?? "?" : 1;
+  const page = cursor ? state.pageOfCursor.get(cursor) : 1;  // unknown after a reload on a later page
   const previous = cursor ? state.previousCursor.get(cursor) ?? "" : null;
   return el("nav", { class: "pager", "aria-label": "Pages" },
     el("button", { type: "button", disabled: previous === null,
                    onclick: () => go(hashWith(base, { ...query, cursor: previous })) }, "Previous"),
-    el("span", {}, `Page ${page}`),
+    el("span", {}, page ? `Page ${page}` : "A later page"),
     el("button", { type: "button", disabled: !nextCursor, onclick: () => {
       state.previousCursor.set(nextCursor, cursor);
-      state.pageOfCursor.set(nextCursor, (typeof page === "number" ? page : 0) + 1);
+      if (page) state.pageOfCursor.set(nextCursor, page + 1);
       go(hashWith(base, { ...query, cursor: nextCursor }));
     } }, "Next"));
 }
