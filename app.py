@@ -18,6 +18,11 @@ def request() -> Request:
     return app.current_request  # type: ignore[return-value]  # always set while a view runs
 
 
+@app.route("/", methods=["GET"])
+def viewer_index():
+    return static.index()
+
+
 @app.route("/openapi.yaml", methods=["GET"])
 def openapi_document():
     return static.openapi()

@@ -1,8 +1,9 @@
 """`make run`: the whole service on one machine.
 
 Starts moto's server on loopback (unless AWS_ENDPOINT_URL names another emulator), creates the table and
-bucket from infra/resources.yaml, serves the API with `chalice local`, and runs the app's scheduled functions
-on a short period, since `chalice local` never fires them. Ctrl-C (or SIGTERM) stops everything it started.
+bucket from infra/resources.yaml, serves the API with `chalice local`, runs the app's scheduled functions
+on a short period, since `chalice local` never fires them, and seeds the viewer's demo into an empty table
+(scripts/seed_demo.py; SEED_DEMO=0 skips it). Ctrl-C (or SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations
@@ -94,6 +95,20 @@ def create_resources(env: dict[str, str]) -> None:
     )
 
 
+def seed_demo(base: str, secret: str) -> None:
+    """A demo for the viewer when the table holds no session (SEED_DEMO=0 skips it): scripts/seed_demo.py."""
+    from scripts.seed_demo import seed
+
+    started = time.monotonic()
+    try:
+        made = seed(base, admin_token(secret, hours=1))
+    except (Exception, SystemExit) as exc:  # a failed demo must not stop the stack
+        print(f"the demo was not seeded: {exc}", file=sys.stderr, flush=True)
+        return
+    if made:
+        print(f"demo seeded: {len(made)} sessions in {time.monotonic() - started:.1f} s", flush=True)
+
+
 def run_schedules(stop: threading.Event, period: float) -> None:
     """Fire every scheduled function of the app, as EventBridge would, every `period` seconds."""
     from chalice.app import CloudWatchEventConfig, ScheduledEventConfig
@@ -163,6 +178,9 @@ def main() -> int:
             target=run_schedules, args=(stop, float(env["SCHEDULE_PERIOD_SECONDS"])), daemon=True
         ).start()
         print(f"session-audit is up: {base}  (storage: {env['AWS_ENDPOINT_URL']})", flush=True)
+        if env.get("SEED_DEMO", "1") != "0":
+            seed_demo(base, env["JWT_SECRET"])
+        print(f"viewer: {base}/  (sign in by pasting a token)", flush=True)
         if env.get("SESSION_AUDIT_PRINT_TOKEN"):
             print(f"dev JWT_SECRET (kept in {DEV_SECRET_FILE.relative_to(ROOT)}): {env['JWT_SECRET']}")
             print(f"admin token: {admin_token(env['JWT_SECRET'])}")

@@ -31,6 +31,12 @@ def openapi() -> Response:
                     headers={"Content-Type": "application/yaml; charset=utf-8", "Cache-Control": "max-age=300"})
 
 
+def index() -> Response:
+    """The viewer's page at `/`. It is kept outside viewer/ because its links are relative to `/`, so the same
+    file under /viewer/ would load nothing."""
+    return _serve(STATIC, "index.html", "no-cache")
+
+
 def viewer_file(name: str) -> Response:
     return _serve(VIEWER, _valid(name), "no-cache")
 

@@ -37,7 +37,7 @@ def running_stack(**extra_env: str) -> Iterator[Stack]:
     env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(moto_port), "JWT_SECRET": SECRET,
            "TABLE_NAME": "session-audit-http", "BUCKET_NAME": "session-audit-http",
            "SCHEDULE_PERIOD_SECONDS": "2", "FINALIZE_GRACE_SECONDS": "1", "PYTHONUNBUFFERED": "1",
-           "LOCAL_STACK_AUTORELOAD": "0", **extra_env}
+           "LOCAL_STACK_AUTORELOAD": "0", "SEED_DEMO": "0", **extra_env}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen([sys.executable, "scripts/local_stack.py"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

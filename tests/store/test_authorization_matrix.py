@@ -228,6 +228,8 @@ def listing_file_sessions(world: World) -> Call:
 
 
 ROWS: list[Row] = [
+    Row("GET", "/", lambda w: Call("GET", "/", content_type=None),
+        expect(200, none=200, bad=200), note="public: the viewer's page, which signs in by itself"),
     Row("GET", "/openapi.yaml", lambda w: Call("GET", "/openapi.yaml", content_type=None),
         expect(200, none=200, bad=200), note="public: the API document"),
     Row("GET", "/viewer/{name}", lambda w: Call("GET", "/viewer/browser-check.html", content_type=None),

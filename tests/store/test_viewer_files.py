@@ -74,3 +74,28 @@ def test_a_symlink_out_of_the_folder_is_not_followed(tmp_path, monkeypatch):
     assert static_routes.viewer_file("fine.js").body == "fine"
     with pytest.raises(NotFound):
         static_routes.viewer_file("leak.js")
+
+
+def test_the_root_serves_the_viewers_page(api):
+    response = api.get("/", content_type=None)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.body == (static_routes.STATIC / "index.html").read_bytes()
+    assert b'<script type="module" src="viewer/viewer.js">' in response.body
+
+
+def test_every_file_the_viewer_loads_is_served(api):
+    """The page's links and the modules' imports name files the static routes serve (a typo is a blank page)."""
+    import re
+
+    page = (static_routes.STATIC / "index.html").read_text()
+    linked = re.findall(r'(?:href|src)="(viewer/[^"]+)"', page)
+    modules = [p for p in static_routes.VIEWER.glob("*.js") if p.name != "browser-check.js"]
+    imported = {f"viewer/{name}" for module in modules
+                for name in re.findall(r'from "\./([^"]+)"', module.read_text())}
+    assert {"viewer/viewer.js", "viewer/viewer.css", "viewer/vendor/asciinema-player.min.js"} <= set(linked)
+    assert {"viewer/api.js", "viewer/dom.js", "viewer/video.js", "viewer/cast.js"} <= imported
+    for path in set(linked) | imported:
+        response = api.get("/" + path, content_type=None)
+        assert response.status_code == 200, path
