@@ -10,6 +10,7 @@ no duration at `loadedmetadata`, and a seek that only ever reads on from byte 0.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -122,12 +123,10 @@ def long_recording(recording_enabled: Stack) -> Long:
     s3.put_object(Bucket=BUCKET, Key=key, Body=original, ContentType="video/webm")
     original_url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=600)
     return Long(stack, session_id, original, stored, original_url, period / 1000, webm.scan(original).duration_seconds,
-                wf_palette())
+                fixture_palette())
 
 
-def wf_palette() -> list[list[int]]:
-    import json
-
+def fixture_palette() -> list[list[int]]:
     palette: list[list[int]] = json.loads((fixtures_dir() / "fixtures.json").read_text())["palette"]
     return palette
 
