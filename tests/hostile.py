@@ -94,6 +94,7 @@ PATH_ID_KINDS: tuple[tuple[str, str, str], ...] = (
     ("/file-sessions/", "session_id", "file_session"),
     ("/sessions/", "session_id", "session"),
     ("/connections/", "connection_id", "connection"),
+    ("/viewer/", "name", "static_file"),  # a file name, not a record: public, nothing to own
 )
 
 

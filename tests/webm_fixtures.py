@@ -164,11 +164,14 @@ def clusters_of(chrome: bytes) -> tuple[bytes, list[tuple[int, bytes]]]:
     return head, found
 
 
-def looped(chrome: bytes, target_bytes: int) -> bytes:
-    """chrome_style() bytes played again and again (timestamps carried on) until `target_bytes`: a big recording
-    from a small encode, still decodable since every loop starts at a keyframe."""
+def looped(chrome: bytes, target_bytes: int, period: int | None = None) -> bytes:
+    """chrome_style() (or Chromium's own) bytes played again and again (timestamps carried on) until
+    `target_bytes`: a big recording from a small encode, still decodable since every loop starts at a keyframe.
+    Loop n's timestamps are shifted by n * `period` ticks (default: the last cluster's timecode + 1000, which
+    suits clusters of at most a second; a single long cluster, as Chromium writes, needs its duration)."""
     head, clusters = clusters_of(chrome)
-    period = clusters[-1][0] + 1000
+    if period is None:
+        period = clusters[-1][0] + 1000
     out = [head]
     size, loop = len(head), 0
     while size < target_bytes:

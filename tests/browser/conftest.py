@@ -166,3 +166,46 @@ def fixture_chunks(name: str) -> list[bytes]:
         at += size
     return chunks
 
+
+@dataclass
+class Link:
+    """A tab's network throttled through the DevTools protocol, counting the bytes the tab received."""
+
+    received: int = 0
+    arrivals: list[tuple[float, int]] = field(default_factory=list)  # (time.time() on arrival, bytes)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def received_by(self, epoch_ms: float) -> int:
+        """Bytes that had arrived by a page's Date.now() (same machine clock; CDP delivery adds a few ms)."""
+        return sum(length for at, length in self.arrivals if at * 1000 <= epoch_ms)
+
+
+def throttle(page: Any, bytes_per_second: int) -> Link:
+    """Throttle the page's downloads (media Range requests included) to `bytes_per_second`, so the player cannot
+    read ahead of what it asks for; logs every request's Range header.
+
+    Chromium 156 does not throttle the leg after a cross-origin redirect of a CORS-mode request (a `<video
+    crossorigin>` following the API's 302 to the bucket): that response arrives at loopback speed, up to what the
+    player buffers ahead. Without `crossorigin`, or straight from the presigned URL, every leg is throttled."""
+    link = Link()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                  "downloadThroughput": bytes_per_second, "uploadThroughput": -1})
+
+    def count(event: dict[str, Any]) -> None:
+        length = int(event.get("dataLength", 0))
+        link.received += length
+        link.arrivals.append((time.time(), length))
+
+    cdp.on("Network.dataReceived", count)
+    page.on("request", lambda request: link.requests.append({"url": request.url,
+                                                              "range": request.headers.get("range")}))
+    return link
+
+
+def range_start(header: str | None) -> int | None:
+    """The first byte of a `bytes=N-` / `bytes=N-M` Range header."""
+    if not header or not header.startswith("bytes="):
+        return None
+    return int(header[len("bytes="):].split("-", 1)[0])

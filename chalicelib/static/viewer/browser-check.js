@@ -171,27 +171,38 @@
 
   // ---- the <video> player: metadata, learning the duration, seeking, reading the shown frame's pixel ----------
   // `sessionId`: through GET /sessions/{id}/recording (its 302); `url`: straight from that address.
-  async function playVideo({ sessionId, url, crossOrigin = "use-credentials", seekTo = [], timeoutMs = 15000 }) {
+  // `learnDuration: false` seeks without first reading to the end when no duration is stated (what a user's seek
+  // costs then). Times are milliseconds from setting `src` (`metadataMs`, `durationKnownMs`, each event's `ms`)
+  // or from setting `currentTime` (each seek's `ms`); `startedAt` and each seek's `seekedAt` are Date.now().
+  async function playVideo({ sessionId, url, crossOrigin = "use-credentials", seekTo = [], timeoutMs = 15000,
+                             learnDuration = true }) {
     const video = document.createElement("video");
     if (crossOrigin !== null) video.crossOrigin = crossOrigin;
     video.muted = true;
     video.preload = "auto";
     const events = [];
+    let started = performance.now();
+    const since = (at) => Math.round(performance.now() - at);
     for (const type of ["loadedmetadata", "durationchange", "loadeddata", "seeking", "seeked", "error"]) {
-      video.addEventListener(type, () => events.push({ type, currentTime: video.currentTime, duration: String(video.duration) }));
+      video.addEventListener(type, () => events.push({ type, ms: since(started), currentTime: video.currentTime,
+                                                       duration: String(video.duration) }));
     }
     stage().append(video);
     const result = { crossOrigin, events, seeks: [] };
     try {
+      result.startedAt = Date.now();
+      started = performance.now();
       video.src = url ?? api(`sessions/${sessionId}/recording`);
       await once(video, "loadedmetadata", timeoutMs);
+      result.metadataMs = since(started);
       result.durationAtMetadata = String(video.duration);
-      if (!Number.isFinite(video.duration)) {
+      if (!Number.isFinite(video.duration) && learnDuration) {
         // MediaRecorder's WebM states no duration; a seek past the end makes Chromium read to the end and learn it
         const learnt = once(video, "seeked", timeoutMs);
         video.currentTime = Number.MAX_SAFE_INTEGER;
         await learnt;
       }
+      if (Number.isFinite(video.duration)) result.durationKnownMs = since(started);
       result.duration = video.duration;
       const canvas = document.createElement("canvas");
       canvas.width = video.videoWidth;
@@ -201,18 +212,26 @@
       for (const time of times) {
         // `seeked` can come before the sought frame is presented, and drawImage then copies the frame shown
         // before the seek: wait for the presentation too (it never comes if the frame shown does not change)
+        let giveUp;
         const presented = new Promise((resolve) => {
           video.requestVideoFrameCallback((now, frame) => resolve(frame.mediaTime));
-          setTimeout(() => resolve(null), 1000);
+          giveUp = () => setTimeout(() => resolve(null), 1000);
         });
         const seeked = once(video, "seeked", timeoutMs);
+        const seekStarted = performance.now();
         video.currentTime = time;
         await seeked;
+        const ms = since(seekStarted);
+        const seekedAt = Date.now();
+        giveUp();  // a second from `seeked`, however long the seek took
         const mediaTime = await presented;
-        ctx.drawImage(video, 0, 0);
-        const pixel = ctx.getImageData(canvas.width >> 1, canvas.height >> 2, 1, 1).data;  // above any noise
-        result.seeks.push({ requested: time, currentTime: video.currentTime, mediaTime,
-                            rgb: [pixel[0], pixel[1], pixel[2]] });
+        let rgb = null;  // without crossorigin the frame cannot be read back (the canvas would be tainted)
+        if (crossOrigin !== null) {
+          ctx.drawImage(video, 0, 0);
+          const pixel = ctx.getImageData(canvas.width >> 1, canvas.height >> 2, 1, 1).data;  // above any noise
+          rgb = [pixel[0], pixel[1], pixel[2]];
+        }
+        result.seeks.push({ requested: time, ms, seekedAt, currentTime: video.currentTime, mediaTime, rgb });
       }
       result.ok = true;
     } catch (error) {
