@@ -10,13 +10,14 @@ from chalicelib import aws
 from chalicelib.domain import recordings
 from chalicelib.domain.audit import AuditService, FileSessionService
 from chalicelib.domain.recordings import RecordingService
-from chalicelib.domain.sessions import SessionService
+from chalicelib.domain.sessions import SessionService, iso
 from chalicelib.domain.settings import SettingsService
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.counters import Counters
 from chalicelib.store.exports import ExportStore
+from chalicelib.store.generations import Generations
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.recordings import RecordingRepository
 from chalicelib.store.sessions import SessionRepository
@@ -39,6 +40,7 @@ class Services:
     file_audit: FileSessionService
     exports: ExportStore
     recordings: RecordingService
+    generations: Generations
 
 
 def build(settings: Settings, table: Table | None = None, s3: Any = None, **recording_options: Any) -> Services:
@@ -53,8 +55,8 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, **reco
     if recording_clock is not None:
         session_options["clock"] = lambda: datetime.fromtimestamp(recording_clock(), UTC)
 
-    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime) -> list[dict[str, Any]]:
-        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings)
+    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime, gen: int) -> list[dict[str, Any]]:
+        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, iso(now))
 
     return Services(
         settings=settings,
@@ -68,6 +70,7 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, **reco
         audit=AuditService(SessionRepository(table, keys.SESSION), AuditRepository(table)),
         file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
+        generations=Generations(table),
         recordings=RecordingService(
             RecordingRepository(table), RecordingObjects(s3, settings.bucket_name, settings.kms_key_id), counters,
             settings, **recording_options,
