@@ -119,7 +119,7 @@ def get_many(table: Table, item_keys: list[dict[str, str]], consistent: bool = T
             while request:
                 response = client.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(table.name, []):
-                    found[(item["PK"], item["SK"])] = plain(item)
+                    found[(str(item["PK"]), str(item["SK"]))] = plain(item)
                 request = response.get("UnprocessedKeys") or {}
         except Exception as exc:
             raise translate(exc) from exc
