@@ -158,3 +158,8 @@ def recording_sweep(event):
 @app.lambda_function(name="purge_worker")
 def purge_worker(event, context):
     return purge.worker()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
+def retention_sweep(event):
+    return purge.retention_sweep()

@@ -13,6 +13,7 @@ from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.audit import AuditService, FileSessionService
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
+from chalicelib.domain.retention import RetentionService
 from chalicelib.domain.sessions import SessionService, iso
 from chalicelib.domain.settings import SettingsService
 from chalicelib.settings import Settings, get_settings
@@ -26,6 +27,7 @@ from chalicelib.store.invoker import LambdaInvoker, ThreadInvoker, no_invoker
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import PurgeRepository
 from chalicelib.store.recordings import RecordingRepository
+from chalicelib.store.retention import RetentionRepository
 from chalicelib.store.sessions import SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
@@ -49,6 +51,7 @@ class Services:
     generations: Generations
     access_log: AccessLog
     purge: PurgeService
+    retention: RetentionService
 
 
 def build(settings: Settings, table: Table | None = None, s3: Any = None, invoker: Callable[[str], None] | None = None,
@@ -89,6 +92,9 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         recordings=RecordingService(RecordingRepository(table), objects, counters, settings, **recording_options),
         access_log=access_log,
         purge=purge,
+        retention=RetentionService(RetentionRepository(table, timing.get("sleep")), Generations(table), counters,
+                                   objects, settings_repo, purge, settings, **({"clock": timing["clock"]}
+                                                                              if "clock" in timing else {})),
     )
 
 

@@ -61,3 +61,7 @@ def list_access_log(request: Request) -> Response:
 
 def worker() -> dict[str, Any]:
     return services().purge.work()
+
+
+def retention_sweep() -> dict[str, Any]:
+    return services().retention.sweep()

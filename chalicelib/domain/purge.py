@@ -172,9 +172,11 @@ class PurgeService:
                 continue
             try:
                 self._repo.release(meta, current)
-                break
             except ConditionFailed:
                 continue
+            # audit expiry walked past it while it was held: let it walk again from there
+            self._repo.rewind_audit(keys.SESSION, current, f"{meta['startedAt']}#")
+            break
         else:
             raise Unavailable("the session is changing, retry")
         self._log.record_done(caller, actions.RELEASE, actions.session_target(session_id), ip)

@@ -175,6 +175,22 @@ class PurgeRepository:
                 "id": item_id, "createdAt": at_ms, "closedAt": at_ms, "phase": "delete"}}},
         ])
 
+    def rewind_audit(self, kind: str, gen: int, before: str) -> None:
+        """Let the audit expiry walk again from `before` (a hold released on an old session)."""
+        field = f"audit{kind}"
+        try:
+            self._table.update_item(
+                Key={"PK": keys.SETTINGS_PK, "SK": keys.RETENTION_STATE_SK},
+                UpdateExpression="SET #f = :before",
+                ConditionExpression="#gen = :gen AND #f > :before",
+                ExpressionAttributeNames={"#f": field, "#gen": "gen"},
+                ExpressionAttributeValues={":before": before, ":gen": gen},
+            )
+        except Exception as exc:
+            if "ConditionalCheckFailed" in str(exc):
+                return
+            raise translate(exc) from exc
+
     # ---- jobs ----------------------------------------------------------------------------------------------
     def jobs(self) -> list[Item]:
         return self.query_all(keys.JOBS_PK)
