@@ -9,7 +9,7 @@ from chalice.app import Request, Response
 from chalicelib.api import cursors, params
 from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
-from chalicelib.domain import access_log
+from chalicelib.domain import access, access_log
 from chalicelib.store import keys
 
 OK = {"ok": True}
@@ -46,11 +46,13 @@ def release(request: Request, session_id: str) -> Response:
 
 def list_access_log(request: Request) -> Response:
     svc = services()
+    who = caller(request)
+    access.require(who, access.MANAGE_SETTINGS)  # 403 before any 400 about the query
     raw = query(request)
     page, limit = params.paging(raw)
     start_key = cursors.decode(raw.get("cursor"), ACCESS_LOG_SCOPE, svc.settings.jwt_secret)
     skip = 0 if start_key is not None else (page - 1) * limit
-    found = svc.access_log.page(caller(request), limit, skip, start_key)
+    found = svc.access_log.page(who, limit, skip, start_key)
     return json_response({
         "entries": [access_log.shape(item) for item in found.items],
         "page": page,
