@@ -3,6 +3,7 @@
 from chalice.app import Chalice, Rate, Request
 
 from chalicelib.api import audit_routes as audit
+from chalicelib.api import purge_routes as purge
 from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
@@ -53,9 +54,39 @@ def start_rdp_session():
     return sessions.start_rdp(request())
 
 
+@app.route("/sessions", methods=["DELETE"])
+def purge_sessions():
+    return purge.purge(request())
+
+
 @app.route("/sessions/{session_id}", methods=["GET"])
 def get_session(session_id):
     return sessions.get_session(request(), session_id)
+
+
+@app.route("/sessions/{session_id}", methods=["DELETE"])
+def delete_session(session_id):
+    return purge.delete_session(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/hold", methods=["PUT"])
+def hold_session(session_id):
+    return purge.hold(request(), session_id)
+
+
+@app.route("/sessions/{session_id}/hold", methods=["DELETE"])
+def release_session(session_id):
+    return purge.release(request(), session_id)
+
+
+@app.route("/file-sessions/{session_id}", methods=["DELETE"])
+def delete_file_session(session_id):
+    return purge.delete_file_session(request(), session_id)
+
+
+@app.route("/access-log", methods=["GET"])
+def access_log():
+    return purge.list_access_log(request())
 
 
 @app.route("/settings/recording", methods=["GET"])
@@ -137,3 +168,13 @@ def recording_playback(session_id):
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="recording_sweep")
 def recording_sweep(event):
     return recordings.sweep()
+
+
+@app.lambda_function(name="purge_worker")
+def purge_worker(event, context):
+    return purge.worker()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
+def retention_sweep(event):
+    return purge.retention_sweep()

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib import aws
 from chalicelib.domain import recordings
+from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.audit import AuditService, FileSessionService
+from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
-from chalicelib.domain.sessions import SessionService
+from chalicelib.domain.retention import RetentionService
+from chalicelib.domain.sessions import SessionService, iso
 from chalicelib.domain.settings import SettingsService
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import keys
+from chalicelib.store.access_log import AccessLogRepository
 from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.counters import Counters
 from chalicelib.store.exports import ExportStore
+from chalicelib.store.generations import Generations
+from chalicelib.store.invoker import LambdaInvoker, ThreadInvoker, no_invoker
 from chalicelib.store.objects import RecordingObjects
+from chalicelib.store.purge import PurgeRepository
 from chalicelib.store.recordings import RecordingRepository
+from chalicelib.store.retention import RetentionRepository
 from chalicelib.store.sessions import SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
@@ -39,10 +48,16 @@ class Services:
     file_audit: FileSessionService
     exports: ExportStore
     recordings: RecordingService
+    generations: Generations
+    access_log: AccessLog
+    purge: PurgeService
+    retention: RetentionService
 
 
-def build(settings: Settings, table: Table | None = None, s3: Any = None, **recording_options: Any) -> Services:
-    """`recording_options` (clock, sleep, new_id) reach the RecordingService: tests drive its time."""
+def build(settings: Settings, table: Table | None = None, s3: Any = None, invoker: Callable[[str], None] | None = None,
+          **recording_options: Any) -> Services:
+    """`recording_options` (clock, sleep, new_id) reach the RecordingService (clock and sleep the purge too):
+    tests drive their time. `invoker` starts background functions (default: by WORKER_INVOKE)."""
     table = table if table is not None else aws.table(settings.table_name)
     s3 = s3 if s3 is not None else aws.s3_client(settings.s3_addressing_style)
     settings_repo = SettingsRepository(table)
@@ -53,9 +68,14 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, **reco
     if recording_clock is not None:
         session_options["clock"] = lambda: datetime.fromtimestamp(recording_clock(), UTC)
 
-    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime) -> list[dict[str, Any]]:
-        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings)
+    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime, gen: int) -> list[dict[str, Any]]:
+        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, iso(now))
 
+    objects = RecordingObjects(s3, settings.bucket_name, settings.kms_key_id)
+    access_log = AccessLog(AccessLogRepository(table), **session_options)
+    timing = {name: recording_options[name] for name in ("clock", "sleep") if name in recording_options}
+    purge = PurgeService(PurgeRepository(table, sleep=timing.get("sleep", time.sleep)), Generations(table), counters,
+                         objects, access_log, settings, invoker or _invoker(settings), **timing)
     return Services(
         settings=settings,
         table=table,
@@ -68,11 +88,22 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, **reco
         audit=AuditService(SessionRepository(table, keys.SESSION), AuditRepository(table)),
         file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
-        recordings=RecordingService(
-            RecordingRepository(table), RecordingObjects(s3, settings.bucket_name, settings.kms_key_id), counters,
-            settings, **recording_options,
-        ),
+        generations=Generations(table),
+        recordings=RecordingService(RecordingRepository(table), objects, counters, settings, **recording_options),
+        access_log=access_log,
+        purge=purge,
+        retention=RetentionService(RetentionRepository(table, timing.get("sleep")), Generations(table), counters,
+                                   objects, settings_repo, purge, settings, **({"clock": timing["clock"]}
+                                                                              if "clock" in timing else {})),
     )
+
+
+def _invoker(settings: Settings) -> Callable[[str], None]:
+    if settings.worker_invoke == "lambda":
+        return LambdaInvoker(settings.function_name_prefix)
+    if settings.worker_invoke == "thread":
+        return ThreadInvoker({"purge_worker": lambda: services().purge.work()})
+    return no_invoker
 
 
 _current: Services | None = None

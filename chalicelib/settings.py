@@ -48,6 +48,13 @@ class Settings:
     # S3's floor for every multipart part but the last; smaller only where the emulator is told so (tests)
     recording_part_bytes: int = 5 * 1024 * 1024
     sweep_budget_seconds: float = 90.0
+    # purge, deletes and retention (docs/purge-retention.md)
+    function_name_prefix: str = ""
+    worker_invoke: str = "none"  # lambda: async Lambda invoke; thread: in this process (make run); none: left to
+    # retention_sweep or an explicit run (tests)
+    purge_settle_seconds: float = 180.0
+    worker_budget_seconds: float = 600.0
+    retention_budget_seconds: float = 240.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -115,7 +122,20 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", 5_000_000, minimum=1),
         recording_part_bytes=_int(env, "RECORDING_PART_BYTES", 5 * 1024 * 1024, minimum=1024),
         sweep_budget_seconds=_float(env, "SWEEP_BUDGET_SECONDS", 90.0),
+        function_name_prefix=env.get("FUNCTION_NAME_PREFIX", ""),
+        worker_invoke=_worker_invoke(env),
+        purge_settle_seconds=_float(env, "PURGE_SETTLE_SECONDS", 180.0),
+        worker_budget_seconds=_float(env, "WORKER_BUDGET_SECONDS", 600.0),
+        retention_budget_seconds=_float(env, "RETENTION_BUDGET_SECONDS", 240.0),
     )
+
+
+def _worker_invoke(env: Mapping[str, str]) -> str:
+    """How the purge worker is started: WORKER_INVOKE, else by Lambda invoke when running on Lambda."""
+    raw = env.get("WORKER_INVOKE") or ("lambda" if env.get("AWS_LAMBDA_FUNCTION_NAME") else "none")
+    if raw not in ("lambda", "thread", "none"):
+        raise ConfigError("WORKER_INVOKE must be lambda, thread or none")
+    return raw
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,10 @@ def environment() -> dict[str, str]:
     env.setdefault("S3_ADDRESSING_STYLE", "path")
     env.setdefault("PLAYBACK_ORIGINS", f"http://127.0.0.1:{port},http://localhost:{port}")
     env.setdefault("SCHEDULE_PERIOD_SECONDS", "10")
+    # no Lambda to invoke: the purge worker runs in a thread of the API process; the settle window (requests
+    # that may still write into what a purge hid) is short here, so a purge is done within seconds
+    env.setdefault("WORKER_INVOKE", "thread")
+    env.setdefault("PURGE_SETTLE_SECONDS", "5")
     env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     if not env.get("JWT_SECRET"):
         env["JWT_SECRET"] = _dev_secret()

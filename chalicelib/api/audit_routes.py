@@ -5,8 +5,9 @@ from __future__ import annotations
 from chalice.app import Request, Response
 
 from chalicelib.api import answers, batches, file_export, lists, params, shapes
-from chalicelib.api.http import caller, json_response, query
+from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
+from chalicelib.domain import access_log
 from chalicelib.domain.sessions import FILE_PROTOCOLS, FILES_KIND
 from chalicelib.errors import BadRequest
 
@@ -42,7 +43,8 @@ def list_input_events(request: Request, session_id: str) -> Response:
 def list_file_sessions(request: Request) -> Response:
     svc = services()
     items, paging = lists.list_page(
-        FILES_KIND, caller(request), query(request), FILE_PROTOCOLS, svc.file_sessions.page, svc.settings.jwt_secret
+        FILES_KIND, caller(request), query(request), FILE_PROTOCOLS, svc.file_sessions.page, svc.settings.jwt_secret,
+        svc.generations.current,
     )
     return json_response({"sessions": [shapes.file_session(i) for i in items], **paging})
 
@@ -65,7 +67,11 @@ def export_file_session(request: Request, session_id: str) -> Response:
     export_format = query(request).get("format") or "json"
     if export_format not in file_export.FORMATS:
         raise BadRequest("format must be json or csv")
-    session, found = services().file_audit.events(caller(request), session_id)
+    svc = services()
+    who = caller(request)
+    session, found = svc.file_audit.events(who, session_id)
+    svc.access_log.record(who, access_log.EXPORT, access_log.file_session_target(session_id), client_ip(request),
+                          format=export_format)
     name = file_export.filename(session_id, export_format)
     if export_format == "csv":
         return answers.answer(file_export.csv_text(session, found), answers.CSV, name, download=True)

@@ -36,3 +36,10 @@ def query(request: Request) -> dict[str, str]:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address as API Gateway saw it (the access log's `ip`)."""
+    identity = (request.context or {}).get("identity") or {}
+    ip = identity.get("sourceIp")
+    return str(ip) if ip else None

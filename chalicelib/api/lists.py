@@ -13,7 +13,9 @@ from chalicelib.store.sessions import ListQuery, Page
 
 
 def _scope(query: ListQuery) -> str:
-    return "|".join(str(part) for part in (query.kind, query.user_id, query.protocol, query.start, query.end))
+    # the generation too: a cursor taken before a purge is refused after it (its list is gone)
+    return "|".join(str(part) for part in (query.kind, query.user_id, query.protocol, query.start, query.end,
+                                           query.gen))
 
 
 def list_page(
@@ -23,13 +25,14 @@ def list_page(
     protocols: Iterable[str],
     read_page: Callable[[ListQuery, int, int, dict[str, Any] | None], Page],
     secret: str,
+    current_generation: Callable[[], int] = lambda: 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The items of the asked page and the paging fields of the answer (page, limit, nextCursor)."""
     filters = params.list_filters(raw_query, protocols)
     page, limit = params.paging(raw_query)
     cursor = raw_query.get("cursor")
     try:
-        query = visible_query(kind, caller, filters)
+        query = visible_query(kind, caller, filters, current_generation())
     except access.NothingVisible:
         if cursor:
             raise BadRequest("invalid cursor") from None

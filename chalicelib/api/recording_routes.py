@@ -7,8 +7,9 @@ import re
 from chalice.app import Request, Response
 
 from chalicelib.api import params
-from chalicelib.api.http import caller, json_response, query
+from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
+from chalicelib.domain import access_log
 from chalicelib.domain.recordings import MAX_CHUNK_BYTES, MAX_INDEX
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
@@ -51,7 +52,12 @@ def playback(request: Request, session_id: str) -> Response:
     options = query(request)
     download = params.query_flag(options, "download", default=False)
     redirect = params.query_flag(options, "redirect", default=True)
-    found = services().recordings.playback(caller(request), session_id, download)
+    svc = services()
+    who = caller(request)
+    found = svc.recordings.playback(who, session_id, download)
+    # recorded before the URL is handed out: no playback goes unlogged (one PutItem)
+    svc.access_log.record(who, access_log.DOWNLOAD if download else access_log.PLAY,
+                          access_log.session_target(session_id), client_ip(request))
     if not redirect:
         return json_response({"url": found.url, "expiresAt": found.expires_at}, headers={"Cache-Control": "no-store"})
     return Response(body="", status_code=302, headers={"Location": found.url, "Cache-Control": "no-store"})

@@ -30,7 +30,8 @@ def start(request: Request) -> Response:
 def list_sessions(request: Request) -> Response:
     svc = services()
     items, paging = lists.list_page(
-        SESSION_KIND, caller(request), query(request), RECORDED_PROTOCOLS, svc.sessions.page, svc.settings.jwt_secret
+        SESSION_KIND, caller(request), query(request), RECORDED_PROTOCOLS, svc.sessions.page, svc.settings.jwt_secret,
+        svc.generations.current,
     )
     return json_response({"sessions": [shapes.session(i) for i in items], **paging})
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.sessions import Clock, Owner, iso, owner_for_write, utc_now
-from chalicelib.errors import NotFound
+from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Clock, Owner, iso, owner_for_write, utc_now
+from chalicelib.errors import NotFound, Unavailable
 from chalicelib.store.audit import AuditRepository, FileEventRepository, InputEvent
 from chalicelib.store.dynamo import ConditionFailed
-from chalicelib.store.sessions import SessionRepository
+from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
 Elapsed = int | float
@@ -149,26 +149,31 @@ class FileSessionService:
 
     def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> dict[str, Any]:
         owner = owner_for_write(caller, batch.on_behalf)
-        _, connection = self._settings.recording_and_connection(batch.connection_id)
-        item: dict[str, Any] = {
-            "id": session_id,
-            "userId": owner.user_id,
-            "username": owner.username,
-            "protocol": batch.protocol,
-            "connectionId": batch.connection_id,
-            "connectionName": (connection or {}).get("name") or batch.connection_id,
-            "startedAt": started_at,
-            "eventCount": 0,
-        }
-        try:
-            self._sessions.create(item, {"fileSessions": 1})
-        except ConditionFailed:
-            # another first batch created it a moment ago: it decides the owner
-            existing = self._sessions.get(session_id)
-            if existing is None:
-                raise NotFound("file session not found") from None
-            return existing
-        return item
+        for attempt in range(GENERATION_ATTEMPTS):
+            _, connection, gen = self._settings.recording_and_connection(batch.connection_id, consistent=attempt > 0)
+            item: dict[str, Any] = {
+                "id": session_id,
+                "userId": owner.user_id,
+                "username": owner.username,
+                "protocol": batch.protocol,
+                "connectionId": batch.connection_id,
+                "connectionName": (connection or {}).get("name") or batch.connection_id,
+                "startedAt": started_at,
+                "eventCount": 0,
+            }
+            try:
+                self._sessions.create(item, {"fileSessions": 1}, gen=gen)
+            except GenerationMoved:
+                continue
+            except ConditionFailed:
+                # another first batch created it a moment ago: it decides the owner (a purged or deleted one
+                # keeps its id until the background deletion has removed it: 404 until then)
+                existing = self._sessions.get(session_id)
+                if existing is None:
+                    raise NotFound("file session not found") from None
+                return existing
+            return {**item, "gen": gen}
+        raise Unavailable("a purge is in progress, retry")
 
     def session(self, caller: Caller, session_id: str) -> dict[str, Any]:
         return dict(access.readable(caller, self._sessions.get(session_id), "file session"))

@@ -49,6 +49,7 @@ from chalicelib.store.recordings import (
     FINALIZING,
     INDEXED,
     OPEN_STATES,
+    PURGED,
     RECORDING,
     SEQUENTIAL,
     TIMED_OUT,
@@ -163,7 +164,7 @@ class RecordingService:
         False when only compaction stands in the way."""
         rec_failed = failure.failed[0]
         old = failure.reasons[0]
-        if rec_failed and (old is None or not access.may_write(caller, old)):
+        if rec_failed and (old is None or not access.may_write(caller, old) or old.get("state") == PURGED):
             self._forget(session_id, segment, index)
             raise NotFound("session not found")
         chunk_failed = index is not None and len(failure.failed) > 1 and failure.failed[1]
@@ -220,7 +221,7 @@ class RecordingService:
         blocks a final compaction for too long."""
         while self._clock() < deadline:
             rec = self._repo.get(session_id)
-            if rec is None:
+            if rec is None or rec.get("state") == PURGED:
                 return True
             step = self._next_step(rec, final)
             if step is None:
@@ -350,7 +351,9 @@ class RecordingService:
     def finalize(self, caller: Caller, session_id: str) -> str:
         """Close and complete the recording; the state it ends in (`finalizing` if the sweep must finish)."""
         started = self._clock()
-        rec = access.writable(caller, self._repo.get(session_id))
+        rec = access.writable(caller, self._repo.get_visible(session_id))
+        if rec["state"] == PURGED:
+            raise NotFound("session not found")
         if rec["state"] == RECORDING:
             self._repo.start_finalizing(session_id, self._now_ms())
         grace = self._settings.finalize_grace_seconds
@@ -436,8 +439,16 @@ class RecordingService:
             next_task = (iso(self._now()), "seekable")
         else:
             next_task = (self._iso_in(CLEANUP_DELAY_SECONDS), "cleanup")
-        if self._repo.record_completion(session_id, outcome, meta, counted=total > 0, next_task=next_task):
-            self._cleanup(session_id, queue)
+        for _attempt in range(3):
+            retain = rec_store.retain_item(session_id, started_at(rec), total, key) if total else None
+            if self._repo.record_completion(session_id, outcome, meta, counted=total > 0, next_task=next_task,
+                                            gen=int(rec.get("gen", 0)), retain=retain):
+                self._cleanup(session_id, queue)
+                break
+            # a purge moved this held session to the next generation meanwhile (or closed its own): look again
+            rec = self._repo.get(session_id) or {}
+            if rec.get("state") != CLOSED:
+                break
         return outcome
 
     def _cleanup(self, session_id: str, queue: list[Segment]) -> None:
@@ -584,7 +595,7 @@ class RecordingService:
 
     # ================================================================ reading
     def playback(self, caller: Caller, session_id: str, download: bool) -> Playback:
-        meta = access.readable(caller, self._repo.meta(session_id))
+        meta = access.readable(caller, self._repo.visible_meta(session_id))
         state = meta.get("recordingState")
         if state not in DONE_STATES:
             raise Conflict("the recording is not complete yet", recordingState=state)
@@ -615,11 +626,20 @@ class LostChunk(Exception):
     """A staged object a commit refers to is gone: the recording cannot be exact any more."""
 
 
-def initial_items(session_id: str, user_id: str, protocol: str, now: float, settings: Settings) -> list[dict[str, Any]]:
+def initial_items(session_id: str, user_id: str, protocol: str, now: float, settings: Settings,
+                  gen: int = 0, started: str | None = None) -> list[dict[str, Any]]:
     """The REC item and the sweep's OPEN marker, written with the session's META."""
     timeout = settings.idle_timeout_video_seconds if protocol in VIDEO_PROTOCOLS else \
         settings.idle_timeout_terminal_seconds
     due = iso(datetime.fromtimestamp(now + timeout, UTC))
-    return rec_store.initial_items(session_id, user_id, protocol, int(now * 1000), due)
+    return rec_store.initial_items(session_id, user_id, protocol, int(now * 1000), due,
+                                   started or iso(datetime.fromtimestamp(now, UTC)), gen)
+
+
+def started_at(rec: dict[str, Any]) -> str:
+    """The session's start as META has it (REC items written before it was stored there: from the ms)."""
+    if rec.get("startedAt"):
+        return str(rec["startedAt"])
+    return iso(datetime.fromtimestamp(int(rec["startedAtMs"]) / 1000, UTC))
 
 

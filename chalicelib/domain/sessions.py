@@ -9,8 +9,9 @@ from typing import Any, Callable
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
+from chalicelib.errors import Unavailable
 from chalicelib.store import keys
-from chalicelib.store.sessions import ListQuery, Page, SessionRepository
+from chalicelib.store.sessions import GenerationMoved, ListQuery, Page, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
 RECORDED_PROTOCOLS = ("ssh", "telnet", "vnc", "rdp")
@@ -18,8 +19,10 @@ FILE_PROTOCOLS = ("sftp", "ftp", "smb")
 VIDEO_PROTOCOLS = ("rdp", "vnc")
 
 Clock = Callable[[], datetime]
-# the items a recorded session starts with besides META (the live recording and its sweep marker)
-RecordingItems = Callable[[str, str, str, datetime], list[dict[str, Any]]]
+# the items a recorded session starts with besides META (the live recording and its sweep marker), given
+# (session id, user id, protocol, start time, purge generation)
+RecordingItems = Callable[[str, str, str, datetime, int], list[dict[str, Any]]]
+GENERATION_ATTEMPTS = 4
 
 
 def utc_now() -> datetime:
@@ -60,14 +63,16 @@ def owner_for_write(caller: Caller, on_behalf: Owner | None) -> Owner:
     return Owner(caller.user_id, caller.username)
 
 
-def visible_query(kind: str, caller: Caller, filters: ListFilters) -> ListQuery:
-    """The list the caller asked for, narrowed to what they may see; raises access.NothingVisible."""
+def visible_query(kind: str, caller: Caller, filters: ListFilters, gen: int = 0) -> ListQuery:
+    """The list the caller asked for (in purge generation `gen`), narrowed to what they may see; raises
+    access.NothingVisible."""
     return ListQuery(
         kind=kind,
         user_id=access.list_owner(caller, filters.user_id),
         protocol=filters.protocol,
         start=filters.start,
         end=filters.end,
+        gen=gen,
     )
 
 
@@ -88,9 +93,18 @@ class SessionService:
 
     def start(self, caller: Caller, protocol: str, connection_id: str, on_behalf: Owner | None) -> str | None:
         """Create the session row when recording is on globally and for the connection; its id, else None."""
-        recording, connection = self._settings.recording_and_connection(connection_id)
-        if not recording["enabled"] or (connection is not None and not connection.get("recordingEnabled", True)):
-            return None
+        for attempt in range(GENERATION_ATTEMPTS):
+            recording, connection, gen = self._settings.recording_and_connection(connection_id, consistent=attempt > 0)
+            if not recording["enabled"] or (connection is not None and not connection.get("recordingEnabled", True)):
+                return None
+            try:
+                return self._create(caller, protocol, connection_id, connection, on_behalf, gen)
+            except GenerationMoved:
+                continue  # a purge closed that generation a moment ago: this session belongs to the new one
+        raise Unavailable("a purge is in progress, retry")
+
+    def _create(self, caller: Caller, protocol: str, connection_id: str, connection: dict[str, Any] | None,
+                on_behalf: Owner | None, gen: int) -> str:
         owner = owner_for_write(caller, on_behalf)
         session_id = self._new_id()
         now = self._clock()
@@ -107,8 +121,8 @@ class SessionService:
             "fileSize": 0,
             "recordingState": "recording",
         }
-        extra = self._recording_items(session_id, owner.user_id, protocol, now) if self._recording_items else []
-        self._sessions.create(item, {"sessions": 1}, extra)
+        extra = self._recording_items(session_id, owner.user_id, protocol, now, gen) if self._recording_items else []
+        self._sessions.create(item, {"sessions": 1}, extra, gen)
         return session_id
 
     def get(self, caller: Caller, session_id: str) -> dict[str, Any]:

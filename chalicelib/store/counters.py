@@ -1,7 +1,9 @@
 """Exact totals kept in sharded counter items, so no single item takes every write.
 
 Writers add to one random shard, inside the same transaction as the change they count; readers sum all
-shards with one BatchGetItem.
+shards with one BatchGetItem. `bytes` (the storage total) lives in the shards' META items; what a purge must
+answer (sessions, recordings, file sessions, held sessions) is counted per purge generation, in GEN#<gen>
+items, so a purge reads the exact totals of the generation it closes (docs/purge-retention.md).
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 COUNTER_NAMES = ("sessions", "recordings", "fileSessions", "bytes")
+GENERATION_COUNTERS = ("sessions", "recordings", "fileSessions", "heldSessions")
 
 
-def counter_update(table_name: str, deltas: Mapping[str, int], shard: int | None = None) -> dict[str, Any]:
-    """A TransactWriteItems `Update` entry that adds `deltas` to one shard."""
+def counter_update(table_name: str, deltas: Mapping[str, int], shard: int | None = None,
+                   gen: int | None = None) -> dict[str, Any]:
+    """A TransactWriteItems `Update` entry that adds `deltas` to one shard (of generation `gen`'s totals when
+    given, else of the global ones)."""
     if shard is None:
         shard = random.randrange(keys.STATS_SHARDS)  # noqa: S311  (spreading load, not secrecy)
+    sk = keys.META if gen is None else keys.generation_counter_sk(gen)
     names = {f"#c{i}": name for i, name in enumerate(deltas)}
     values = {f":d{i}": delta for i, delta in enumerate(deltas.values())}
     expr = "ADD " + ", ".join(f"#c{i} :d{i}" for i in range(len(deltas)))
     return {
         "Update": {
             "TableName": table_name,
-            "Key": {"PK": keys.stats_pk(shard), "SK": keys.META},
+            "Key": {"PK": keys.stats_pk(shard), "SK": sk},
             "UpdateExpression": expr,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -40,8 +46,8 @@ class Counters:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def add(self, deltas: Mapping[str, int], shard: int | None = None) -> None:
-        update = counter_update(self._table.name, deltas, shard)["Update"]
+    def add(self, deltas: Mapping[str, int], shard: int | None = None, gen: int | None = None) -> None:
+        update = counter_update(self._table.name, deltas, shard, gen)["Update"]
         del update["TableName"]
         try:
             self._table.update_item(**update)
@@ -49,9 +55,16 @@ class Counters:
             raise translate(exc) from exc
 
     def totals(self) -> dict[str, int]:
+        return self._sum(keys.META, COUNTER_NAMES)
+
+    def generation(self, gen: int) -> dict[str, int]:
+        """The totals of one purge generation (exact once the generation is closed)."""
+        return self._sum(keys.generation_counter_sk(gen), GENERATION_COUNTERS)
+
+    def _sum(self, sk: str, names: tuple[str, ...]) -> dict[str, int]:
         request = {
             self._table.name: {
-                "Keys": [{"PK": keys.stats_pk(s), "SK": keys.META} for s in range(keys.STATS_SHARDS)],
+                "Keys": [{"PK": keys.stats_pk(s), "SK": sk} for s in range(keys.STATS_SHARDS)],
                 "ConsistentRead": True,
             }
         }
@@ -63,8 +76,8 @@ class Counters:
                 request = response.get("UnprocessedKeys") or {}  # type: ignore[assignment]
         except Exception as exc:
             raise translate(exc) from exc
-        totals = dict.fromkeys(COUNTER_NAMES, 0)
+        totals = dict.fromkeys(names, 0)
         for item in items:
-            for name in COUNTER_NAMES:
+            for name in names:
                 totals[name] += int(plain(item.get(name, 0)))
         return totals

@@ -4,6 +4,7 @@
 |----------------------|-----------------|----------------|----------------------------------------------|
 | session              | SESSION#<id>    | META           | GSI1 USER#<uid>#SESSION, GSI2 ALL#SESSION,   |
 |                      |                 |                | GSI3 PROTOCOL#SESSION#<protocol>             |
+|                      |                 |                | (each + `@<gen>` from generation 1 on)       |
 | command (SSH)        | SESSION#<id>    | CMD#<elapsed>#<batch>#<n>                                     |
 | input events, packed | SESSION#<id>    | EVENTS#<first elapsed>#<batch>#<part> (<= 5,000 events)       |
 | file session         | FILES#<id>      | META           | as sessions, with FILES for SESSION          |
@@ -11,7 +12,14 @@
 | file batch marker    | FILES#<id>      | BATCH#<batch> (the batch is counted in eventCount)            |
 | connection           | CONNECTION#<id> | META           |                                              |
 | recording settings   | SETTINGS        | RECORDING      |                                              |
-| totals (sharded)     | STATS#<00..15>  | META           |                                              |
+| totals (sharded)     | STATS#<00..15>  | META           | (bytes: the storage total)                   |
+| generation totals    | STATS#<00..15>  | GEN#<gen>      | (sessions, recordings, fileSessions, held)   |
+| purge generation     | SETTINGS        | GENERATION#<00..15> (16 copies of `gen`, changed together)    |
+| legal hold           | HOLDS           | SESSION#<id>   |                                              |
+| background job       | JOBS            | PURGE#<gen%08d> / DELETE#<SESSION|FILES>#<id>                 |
+| sweep state          | SETTINGS        | RETENTION / RECONCILE                                         |
+| access-log entry     | ACCESS          | <at ISO>#<random>                                             |
+| retained recording   | SESSION#<id>    | RETAIN         | GSI2 RECORDINGS / <startedAt>#<id>           |
 | live recording       | SESSION#<id>    | REC            | (none: written by every chunk, so unindexed) |
 | sweep marker         | SESSION#<id>    | OPEN           | GSI2 OPEN#RECORDING / <due ISO>#<id>         |
 | indexed chunk        | SESSION#<id>    | CHUNK#<index%010d> |                                          |
@@ -26,8 +34,11 @@ completion (staging cleanup, digest); its sort key is the moment the sweeper sho
 <elapsed> is `sortable_elapsed()`: the number zero-padded, so commands sort by elapsed. <batch> is a digest of
 the validated batch, so a retried batch lands on the same keys instead of duplicating its records.
 
-List sort keys start with the ISO `startedAt`, so a time range is a key condition and a purge can hide
-everything before a moment with one watermark instead of touching every row.
+List sort keys start with the ISO `startedAt`, so a time range is a key condition. List partitions carry
+the purge generation (`ALL#SESSION@3`): a purge moves the generation on, which hides every list entry of the
+old one at once, and the background worker walks the old partition to delete it (docs/purge-retention.md).
+A RETAIN item exists for each finished recording with bytes, so retention finds recordings oldest first
+without reading sessions that have none.
 """
 
 from __future__ import annotations
@@ -48,6 +59,17 @@ ELAPSED_DIGITS = 12  # elapsed values are below 10**12 (params refuse more): 31,
 REC = "REC"
 OPEN = "OPEN"
 OPEN_PK = "OPEN#RECORDING"
+
+GENERATION_PREFIX = "GENERATION#"
+HOLDS_PK = "HOLDS"
+JOBS_PK = "JOBS"
+ACCESS_PK = "ACCESS"
+RETAIN = "RETAIN"
+RETAIN_PK = "RECORDINGS"
+RETENTION_STATE_SK = "RETENTION"
+RECONCILE_STATE_SK = "RECONCILE"
+STAGING_PREFIX = "staging/"
+RECORDINGS_PREFIX = "recordings/"
 
 BY_USER_INDEX = "GSI1"
 ALL_INDEX = "GSI2"
@@ -72,31 +94,51 @@ def stats_pk(shard: int) -> str:
     return f"{STATS_PK}#{shard:02d}"
 
 
+def generation_sk(shard: int) -> str:
+    return f"{GENERATION_PREFIX}{shard:02d}"
+
+
+def generation_counter_sk(gen: int) -> str:
+    return f"GEN#{gen}"
+
+
 def list_sort_key(started_at: str, item_id: str) -> str:
     return f"{started_at}#{item_id}"
 
 
-def by_user_pk(kind: str, user_id: str) -> str:
-    return f"USER#{user_id}#{kind}"
+def _generation(gen: int) -> str:
+    # generation 0 keeps the plain names, so a table written before purges existed needs no migration
+    return f"@{gen}" if gen else ""
 
 
-def all_pk(kind: str) -> str:
-    return f"ALL#{kind}"
+def by_user_pk(kind: str, user_id: str, gen: int = 0) -> str:
+    return f"USER#{user_id}#{kind}{_generation(gen)}"
 
 
-def by_protocol_pk(kind: str, protocol: str) -> str:
-    return f"PROTOCOL#{kind}#{protocol}"
+def all_pk(kind: str, gen: int = 0) -> str:
+    return f"ALL#{kind}{_generation(gen)}"
 
 
-def list_index_keys(kind: str, user_id: str, protocol: str, started_at: str, item_id: str) -> dict[str, str]:
+def by_protocol_pk(kind: str, protocol: str, gen: int = 0) -> str:
+    return f"PROTOCOL#{kind}#{protocol}{_generation(gen)}"
+
+
+def list_partitions(kind: str, user_id: str, protocol: str, gen: int) -> dict[str, str]:
+    return {"GSI1PK": by_user_pk(kind, user_id, gen), "GSI2PK": all_pk(kind, gen),
+            "GSI3PK": by_protocol_pk(kind, protocol, gen)}
+
+
+def list_index_keys(kind: str, user_id: str, protocol: str, started_at: str, item_id: str,
+                    gen: int = 0) -> dict[str, str]:
     """The index attributes that put a session or file session in every list it belongs to."""
     sk = list_sort_key(started_at, item_id)
+    partitions = list_partitions(kind, user_id, protocol, gen)
     return {
-        "GSI1PK": by_user_pk(kind, user_id),
+        "GSI1PK": partitions["GSI1PK"],
         "GSI1SK": sk,
-        "GSI2PK": all_pk(kind),
+        "GSI2PK": partitions["GSI2PK"],
         "GSI2SK": sk,
-        "GSI3PK": by_protocol_pk(kind, protocol),
+        "GSI3PK": partitions["GSI3PK"],
         "GSI3SK": sk,
     }
 
@@ -125,6 +167,24 @@ def file_event_sk(batch: str, index: int) -> str:
 
 def file_batch_sk(batch: str) -> str:
     return f"{FILE_BATCH_PREFIX}{batch}"
+
+
+def hold_sk(session_id: str) -> str:
+    return f"{SESSION}#{session_id}"
+
+
+def purge_job_sk(gen: int) -> str:
+    return f"PURGE#{gen:08d}"
+
+
+def delete_job_sk(kind: str, item_id: str) -> str:
+    return f"DELETE#{kind}#{item_id}"
+
+
+def access_sk(at: str, entry_id: str) -> str:
+    return f"{at}#{entry_id}"
+
+
 def part_sk(number: int) -> str:
     return f"PART#{number:05d}"
 
@@ -138,7 +198,7 @@ def open_sort_key(due: str, session_id: str) -> str:
 
 
 def staging_prefix(session_id: str) -> str:
-    return f"staging/{session_id}/"
+    return f"{STAGING_PREFIX}{session_id}/"
 
 
 def staging_key(session_id: str, name: str) -> str:
@@ -146,8 +206,8 @@ def staging_key(session_id: str, name: str) -> str:
 
 
 def recording_key(session_id: str, extension: str) -> str:
-    return f"recordings/{session_id}.{extension}"
+    return f"{RECORDINGS_PREFIX}{session_id}.{extension}"
 
 
 def seekable_key(session_id: str) -> str:
-    return f"recordings/{session_id}.seekable.webm"
+    return f"{RECORDINGS_PREFIX}{session_id}.seekable.webm"

@@ -82,6 +82,30 @@ class RecordingObjects:
         except Exception as exc:
             raise _translate(exc) from exc
 
+    def list_page(self, prefix: str, start_after: str | None,
+                  max_keys: int = 1000) -> tuple[list[dict[str, Any]], bool]:
+        """One ListObjectsV2 page after `start_after`: [{"key", "size", "modified" (epoch s)}], and whether
+        more follow."""
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        try:
+            response = self._s3.list_objects_v2(**kwargs)
+        except Exception as exc:
+            raise _translate(exc) from exc
+        found = [{"key": o["Key"], "size": int(o["Size"]), "modified": o["LastModified"].timestamp()}
+                 for o in response.get("Contents", [])]
+        return found, bool(response.get("IsTruncated"))
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload (its parts stop being stored and billed); one already gone is fine."""
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            if error_code(exc) in {"NoSuchUpload", "404"}:
+                return
+            raise _translate(exc) from exc
+
     def create_upload(self, key: str, content_type: str) -> str:
         try:
             response = self._s3.create_multipart_upload(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from chalicelib.domain.compaction import BIG_PART_AFTER, Segment
+from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
 from chalicelib.store.dynamo import plain, translate
@@ -28,6 +29,7 @@ CLOSED = "closed"  # no chunk is accepted any more; completion is under way
 COMPLETE = "complete"
 TIMED_OUT = "timed_out"
 FAILED = "failed"
+PURGED = "purged"  # the session was purged or deleted: nothing more is accepted; the worker deletes it all
 OPEN_STATES = (RECORDING, FINALIZING)
 DONE_STATES = (COMPLETE, TIMED_OUT)
 
@@ -36,7 +38,8 @@ INDEXED = "indexed"
 
 _NAMES = {f"#{n}": n for n in (
     "state", "mode", "queue", "slots", "sealed", "staged", "bytes", "chunks", "parts", "partBytes", "uploadId",
-    "lease", "rev", "lastCommitAt", "finalizeAt", "outcome", "missing", "userId", "id", "until",
+    "lease", "rev", "lastCommitAt", "finalizeAt", "outcome", "missing", "userId", "id", "until", "gen",
+    "purgedFrom", "purgedAt",
 )}
 
 
@@ -53,14 +56,25 @@ class Failure:
     failed: list[bool]
 
 
-def initial_items(session_id: str, user_id: str, protocol: str, now_ms: int, sweep_due: str) -> list[Item]:
+def initial_items(session_id: str, user_id: str, protocol: str, now_ms: int, sweep_due: str,
+                  started_at: str | None = None, gen: int = 0) -> list[Item]:
     pk = keys.session_pk(session_id)
     rec = {
         "PK": pk, "SK": keys.REC, "kind": keys.REC, "id": session_id, "userId": user_id, "protocol": protocol,
         "state": RECORDING, "queue": [], "slots": {}, "sealed": 0, "staged": 0, "bytes": 0, "chunks": 0,
-        "parts": 0, "partBytes": 0, "rev": 0, "lastCommitAt": now_ms, "startedAtMs": now_ms,
+        "parts": 0, "partBytes": 0, "rev": 0, "lastCommitAt": now_ms, "startedAtMs": now_ms, "gen": gen,
     }
+    if started_at is not None:
+        rec["startedAt"] = started_at
     return [rec, open_marker(session_id, sweep_due)]
+
+
+def retain_item(session_id: str, started_at: str, size: int, key: str) -> Item:
+    """The entry of a finished recording in the retention index (oldest first by session start)."""
+    return {
+        "PK": keys.session_pk(session_id), "SK": keys.RETAIN, "kind": keys.RETAIN, "id": session_id,
+        "bytes": size, "key": key, "GSI2PK": keys.RETAIN_PK, "GSI2SK": keys.list_sort_key(started_at, session_id),
+    }
 
 
 def open_marker(session_id: str, due: str, task: str = "open") -> Item:
@@ -82,6 +96,18 @@ class RecordingRepository:
 
     def meta(self, session_id: str) -> Item | None:
         return self._get(keys.session_pk(session_id), keys.META)
+
+    def get_visible(self, session_id: str) -> Item | None:
+        """REC, if its session is visible (not purged or deleted): one BatchGetItem."""
+        pk = keys.session_pk(session_id)
+        found, gen = generation.Generations(self._table).get_with_generation(
+            [{"PK": pk, "SK": keys.REC}, {"PK": pk, "SK": keys.META}])
+        if not generation.visible(found.get((pk, keys.META)), gen):
+            return None
+        return found.get((pk, keys.REC))
+
+    def visible_meta(self, session_id: str) -> Item | None:
+        return generation.Generations(self._table).visible_meta(keys.session_pk(session_id))
 
     def chunk(self, session_id: str, index: int) -> Item | None:
         return self._get(keys.session_pk(session_id), keys.chunk_sk(index))
@@ -304,18 +330,22 @@ class RecordingRepository:
                      {":failed": FAILED, ":reason": reason, ":closed": CLOSED})
 
     def record_completion(self, session_id: str, outcome: str, meta_changes: Mapping[str, Any],
-                          counted: bool, next_task: tuple[str, str] | None) -> bool:
-        """REC done, META told, the recording counted, the OPEN marker moved on or removed: one transaction."""
+                          counted: bool, next_task: tuple[str, str] | None, gen: int = 0,
+                          retain: Item | None = None) -> bool:
+        """REC done, META told, the recording counted (in the session's purge generation `gen`, which must still
+        be current), the OPEN marker moved on or removed, the recording entered in the retention index: one
+        transaction. False when REC is no longer closed or a purge passed the session's generation."""
         pk = keys.session_pk(session_id)
         meta_names = {f"#m{i}": name for i, name in enumerate(meta_changes)}
         meta_values = {f":m{i}": value for i, value in enumerate(meta_changes.values())}
         entries: list[dict[str, Any]] = [
             {"Update": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.REC},
                         "UpdateExpression": "SET #state = :outcome, #queue = :empty, #staged = :zero REMOVE #lease",
-                        "ConditionExpression": "#state = :closed",
-                        "ExpressionAttributeNames": _names("#state #queue #staged #lease"),
+                        "ConditionExpression": "#state = :closed AND " + (
+                            "(attribute_not_exists(#gen) OR #gen = :gen)" if gen == 0 else "#gen = :gen"),
+                        "ExpressionAttributeNames": _names("#state #queue #staged #lease #gen"),
                         "ExpressionAttributeValues": {":outcome": outcome, ":empty": [], ":zero": 0,
-                                                      ":closed": CLOSED}}},
+                                                      ":closed": CLOSED, ":gen": gen}}},
             {"Update": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.META},
                         "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in
                                                                zip(meta_names, meta_values, strict=True)),
@@ -323,12 +353,32 @@ class RecordingRepository:
                         "ExpressionAttributeNames": meta_names, "ExpressionAttributeValues": meta_values}},
         ]
         if counted:
-            entries.append(counter_update(self._name, {"recordings": 1}))
+            entries.append(generation.check_entry(self._name, gen))
+            entries.append(counter_update(self._name, {"recordings": 1}, gen=gen))
+        if retain is not None:
+            entries.append({"Put": {"TableName": self._name, "Item": retain}})
         if next_task is None:
             entries.append({"Delete": {"TableName": self._name, "Key": {"PK": pk, "SK": keys.OPEN}}})
         else:
             entries.append({"Put": {"TableName": self._name, "Item": open_marker(session_id, *next_task)}})
         return self._transact(entries) is None
+
+    def close_for_purge(self, session_id: str, now_ms: int) -> bool:
+        """Refuse every further chunk, finalize and compaction step: the session is being deleted. False when
+        there is no REC or it was closed for purge before."""
+        try:
+            self._table.update_item(
+                Key={"PK": keys.session_pk(session_id), "SK": keys.REC},
+                UpdateExpression="SET #purgedFrom = #state, #state = :purged, #purgedAt = :now",
+                ConditionExpression="attribute_exists(PK) AND #state <> :purged",
+                ExpressionAttributeNames=_names("#purgedFrom #state #purgedAt"),
+                ExpressionAttributeValues={":purged": PURGED, ":now": now_ms},
+            )
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise translate(exc) from exc
+        return True
 
     # ---- META and markers ------------------------------------------------------------------------------------
     def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
 from chalicelib.store.dynamo import plain, translate
@@ -24,6 +25,7 @@ class ListQuery:
     protocol: str | None = None
     start: str | None = None
     end: str | None = None
+    gen: int = 0  # the purge generation whose list partitions are read
 
     @property
     def index(self) -> str:
@@ -36,10 +38,14 @@ class ListQuery:
     @property
     def partition(self) -> str:
         if self.user_id is not None:
-            return keys.by_user_pk(self.kind, self.user_id)
+            return keys.by_user_pk(self.kind, self.user_id, self.gen)
         if self.protocol is not None:
-            return keys.by_protocol_pk(self.kind, self.protocol)
-        return keys.all_pk(self.kind)
+            return keys.by_protocol_pk(self.kind, self.protocol, self.gen)
+        return keys.all_pk(self.kind, self.gen)
+
+
+class GenerationMoved(Exception):
+    """A purge moved the generation on while a record was being created in the old one: retry in the new."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,17 @@ class SessionRepository:
     def _pk(self, item_id: str) -> str:
         return f"{self._kind}#{item_id}"
 
-    def create(self, item: Item, counter_deltas: Mapping[str, int], extra_items: Sequence[Item] = ()) -> None:
-        """Write a new META item (and `extra_items` of the same record) and count it, atomically;
-        ConditionFailed if the id exists."""
+    def create(self, item: Item, counter_deltas: Mapping[str, int], extra_items: Sequence[Item] = (),
+               gen: int = 0) -> None:
+        """Write a new META item (and `extra_items` of the same record) in generation `gen` and count it there,
+        atomically; ConditionFailed if the id exists, GenerationMoved if a purge closed `gen` meanwhile."""
         record = {
             "PK": self._pk(item["id"]),
             "SK": keys.META,
             "kind": self._kind,
-            **keys.list_index_keys(self._kind, item["userId"], item["protocol"], item["startedAt"], item["id"]),
+            **keys.list_index_keys(self._kind, item["userId"], item["protocol"], item["startedAt"], item["id"], gen),
             **{k: v for k, v in item.items() if v is not None},
+            "gen": gen,
         }
         client = self._table.meta.client
         try:
@@ -80,16 +88,25 @@ class SessionRepository:
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
-                    counter_update(self._table.name, counter_deltas),  # type: ignore[list-item]
+                    generation.check_entry(self._table.name, gen),  # type: ignore[list-item]
+                    counter_update(self._table.name, counter_deltas, gen=gen),  # type: ignore[list-item]
                     *[{"Put": {"TableName": self._table.name, "Item": extra}} for extra in extra_items],  # type: ignore[list-item]
                 ]
             )
         except Exception as exc:
+            reasons = [r.get("Code") for r in (getattr(exc, "response", None) or {}).get("CancellationReasons", [])]
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and reasons[0] != "ConditionalCheckFailed":
+                raise GenerationMoved() from exc
             raise translate(exc) from exc
 
     def get(self, item_id: str) -> Item | None:
+        """The META item if the API may show it (not purged, not deleted), else None: one BatchGetItem."""
+        return generation.Generations(self._table).visible_meta(self._pk(item_id))
+
+    def get_any(self, item_id: str) -> Item | None:
+        """The META item whatever its generation (the background deletion's view)."""
         try:
-            response = self._table.get_item(Key={"PK": self._pk(item_id), "SK": keys.META})
+            response = self._table.get_item(Key={"PK": self._pk(item_id), "SK": keys.META}, ConsistentRead=True)
         except Exception as exc:
             raise translate(exc) from exc
         item = response.get("Item")

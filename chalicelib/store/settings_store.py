@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.dynamo import plain, set_expression, translate
 
@@ -44,9 +45,16 @@ class SettingsRepository:
             raise translate(exc) from exc
         return _recording(response.get("Attributes"))
 
-    def recording_and_connection(self, connection_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """Both items a session start needs, in one BatchGetItem."""
-        request: Any = {self._table.name: {"Keys": [_SETTINGS_KEY, _connection_key(connection_id)]}}
+    def recording_and_connection(
+        self, connection_id: str, consistent: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+        """What a session start needs (the recording settings, the connection, the purge generation), in one
+        BatchGetItem. Eventually consistent by default: the start's transaction checks the generation, and
+        retries with `consistent` when a purge moved it."""
+        request: Any = {self._table.name: {
+            "Keys": [_SETTINGS_KEY, _connection_key(connection_id), generation.generation_key()],
+            "ConsistentRead": consistent,
+        }}
         found: list[dict[str, Any]] = []
         try:
             while request:
@@ -55,9 +63,10 @@ class SettingsRepository:
                 request = response.get("UnprocessedKeys") or {}
         except Exception as exc:
             raise translate(exc) from exc
-        settings = next((i for i in found if i["PK"] == keys.SETTINGS_PK), None)
+        settings = next((i for i in found if i["SK"] == keys.RECORDING_SETTINGS_SK), None)
         connection = next((i for i in found if i["PK"] != keys.SETTINGS_PK), None)
-        return _recording(settings), (plain(connection) if connection else None)
+        gen = generation.generation_of(next((i for i in found if i["SK"].startswith(keys.GENERATION_PREFIX)), None))
+        return _recording(settings), (plain(connection) if connection else None), gen
 
     def put_connection(self, connection_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         try:

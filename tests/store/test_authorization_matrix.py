@@ -311,6 +311,33 @@ ROWS: list[Row] = [
 ]
 
 
+def owners_file_session(w: World) -> str:
+    """A file session owned by OWNER, made for the cell (the world holds a session only)."""
+    file_id = f"fs-{w.session_id}"
+    body = {"protocol": "sftp", "connectionId": w.connection_id, "userId": OWNER, "username": OWNER,
+            "events": [{"action": "upload", "path": "/tmp/x"}]}
+    assert w.api.post(f"/file-sessions/{file_id}/events", ADMIN, body).status_code == 200
+    return file_id
+
+
+# purge, deletes and holds (docs/purge-retention.md): sessions.delete alone decides; ownership gives nothing
+PURGE_ROWS: list[Row] = [
+    Row("DELETE", "/sessions", lambda w: Call("DELETE", "/sessions", content_type=None),
+        expect(403, delete=200), note="purges everything: only sessions.delete"),
+    Row("DELETE", "/sessions/{session_id}", lambda w: Call("DELETE", f"/sessions/{w.session_id}", content_type=None),
+        expect(403, delete=200)),
+    Row("PUT", "/sessions/{session_id}/hold",
+        lambda w: Call("PUT", f"/sessions/{w.session_id}/hold", content_type=None), expect(403, delete=200)),
+    Row("DELETE", "/sessions/{session_id}/hold",
+        lambda w: Call("DELETE", f"/sessions/{w.session_id}/hold", content_type=None), expect(403, delete=200)),
+    Row("DELETE", "/file-sessions/{session_id}",
+        lambda w: Call("DELETE", f"/file-sessions/{owners_file_session(w)}", content_type=None),
+        expect(403, delete=200)),
+    Row("GET", "/access-log", lambda w: Call("GET", "/access-log", content_type=None), expect(403, manage=200)),
+]
+ROWS.extend(PURGE_ROWS)
+
+
 def world_maker(api: Any):
     """Each call: a new session owned by OWNER (started by an ingest token on the owner's behalf)."""
 

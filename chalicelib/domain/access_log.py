@@ -1,0 +1,66 @@
+"""Who watched, downloaded, exported, purged, deleted, held or released what: a record each, and a log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, Callable
+
+from chalicelib.domain import access
+from chalicelib.domain.access import Caller
+from chalicelib.domain.sessions import Clock, iso, utc_now
+from chalicelib.store.access_log import AccessLogRepository
+from chalicelib.store.sessions import Page
+
+log = logging.getLogger("session_audit.access")
+
+PLAY = "recording.play"
+DOWNLOAD = "recording.download"
+EXPORT = "export"
+PURGE = "purge"
+DELETE = "delete"
+HOLD = "hold"
+RELEASE = "release"
+ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE)
+ENTRY_FIELDS = ("at", "userId", "username", "action", "target", "ip")
+
+
+def session_target(session_id: str) -> str:
+    return f"sessions/{session_id}"
+
+
+def file_session_target(session_id: str) -> str:
+    return f"file-sessions/{session_id}"
+
+
+class AccessLog:
+    def __init__(self, repo: AccessLogRepository, clock: Clock = utc_now,
+                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._new_id = new_id
+
+    def record(self, caller: Caller, action: str, target: str, ip: str | None, **detail: Any) -> None:
+        """One PutItem and one JSON log line. Raises when the record cannot be written: a playback or export
+        is not handed out unrecorded (deletions record after the fact, see `record_done`)."""
+        entry = {"at": iso(self._clock()), "userId": caller.user_id, "username": caller.username,
+                 "action": action, "target": target, "ip": ip}
+        log.info(json.dumps({"accessLog": entry, **({"detail": detail} if detail else {})}, sort_keys=True))
+        self._repo.put(self._new_id(), {**entry, **({"detail": detail} if detail else {})})
+
+    def record_done(self, caller: Caller, action: str, target: str, ip: str | None, **detail: Any) -> None:
+        """For actions already carried out (purge, delete, hold, release): a failure to write the record is
+        logged (the log line above already holds the entry), not answered as if the action had failed."""
+        try:
+            self.record(caller, action, target, ip, **detail)
+        except Exception:
+            log.exception("could not store the access-log entry of %s %s", action, target)
+
+    def page(self, caller: Caller, limit: int, skip: int, start_key: dict[str, Any] | None) -> Page:
+        access.require(caller, access.MANAGE_SETTINGS)
+        return self._repo.page(limit, skip, start_key)
+
+
+def shape(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item.get(name) for name in ENTRY_FIELDS}

@@ -1,0 +1,126 @@
+"""The purge generation: which sessions and file sessions exist at all (docs/purge-retention.md).
+
+Every META item carries the generation it was created in (`gen`, absent = 0) and sits in the list partitions
+of that generation. A purge moves the generation on; from that moment every META of an older generation is
+invisible (unless it is on legal hold, and held sessions are moved into the new generation by the purge).
+
+The current generation is kept in 16 identical items (SETTINGS / GENERATION#<00..15>), all changed by the
+purge in one transaction. A writer that creates or changes a record of generation g (a session start, a hold,
+a delete, a retention deletion) adds a ConditionCheck `gen = g` on one random copy to its transaction: the
+purge's transaction and that write are serialised by DynamoDB, so either the write lands in g before g closes
+(and the purge counts it) or it fails and is retried in the new generation. 16 copies, so that concurrent
+starts do not all meet in one item (transactions touching the same item conflict).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from chalicelib.store import keys
+from chalicelib.store.dynamo import plain, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = dict[str, Any]
+BATCH_GET_KEYS = 100
+
+
+def _shard() -> int:
+    return random.randrange(keys.STATS_SHARDS)  # noqa: S311  (spreading load, not secrecy)
+
+
+def generation_key(shard: int | None = None) -> dict[str, str]:
+    return {"PK": keys.SETTINGS_PK, "SK": keys.generation_sk(_shard() if shard is None else shard)}
+
+
+def condition_expression(gen: int) -> str:
+    # generation 0 is the absence of the attribute (no purge yet)
+    return "attribute_not_exists(#gen) OR #gen = :gen" if gen == 0 else "#gen = :gen"
+
+
+def check_entry(table_name: str, gen: int) -> dict[str, Any]:
+    """A TransactWriteItems entry that holds only while `gen` is the current generation."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name,
+            "Key": generation_key(),
+            "ConditionExpression": condition_expression(gen),
+            "ExpressionAttributeNames": {"#gen": "gen"},
+            "ExpressionAttributeValues": {":gen": gen},
+        }
+    }
+
+
+def bump_entries(table_name: str, gen: int, at_ms: int) -> list[dict[str, Any]]:
+    """Entries that move every copy from `gen` to `gen + 1` (all or none)."""
+    return [
+        {
+            "Update": {
+                "TableName": table_name,
+                "Key": generation_key(shard),
+                "UpdateExpression": "SET #gen = :next, #at = :at",
+                "ConditionExpression": condition_expression(gen),
+                "ExpressionAttributeNames": {"#gen": "gen", "#at": "purgedAt"},
+                "ExpressionAttributeValues": {":gen": gen, ":next": gen + 1, ":at": at_ms},
+            }
+        }
+        for shard in range(keys.STATS_SHARDS)
+    ]
+
+
+def generation_of(item: Mapping[str, Any] | None) -> int:
+    return int(plain((item or {}).get("gen", 0)))
+
+
+def visible(meta: Mapping[str, Any] | None, current: int) -> bool:
+    """A META item as the API may show it: not deleted, and of the current generation (or on hold: a held
+    session is moved into the new generation by the purge that passes it, and stays visible meanwhile)."""
+    if meta is None or meta.get("deleted"):
+        return False
+    return generation_of(meta) == current or bool(meta.get("onHold"))
+
+
+class Generations:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def current(self) -> int:
+        try:
+            item = self._table.get_item(Key=generation_key(), ConsistentRead=True).get("Item")
+        except Exception as exc:
+            raise translate(exc) from exc
+        return generation_of(item)
+
+    def get_with_generation(self, item_keys: Iterable[Mapping[str, str]]) -> tuple[dict[tuple[str, str], Item], int]:
+        """The items (by (PK, SK), consistent) and the current generation, in one BatchGetItem."""
+        wanted = [dict(k) for k in item_keys]
+        found = get_many(self._table, [*wanted, generation_key()])
+        gen = next((generation_of(item) for (pk, sk), item in found.items()
+                    if pk == keys.SETTINGS_PK and sk.startswith(keys.GENERATION_PREFIX)), 0)
+        return {k: v for k, v in found.items() if k[0] != keys.SETTINGS_PK}, gen
+
+    def visible_meta(self, pk: str) -> Item | None:
+        """The META of `pk` if the API may show it, else None: one BatchGetItem."""
+        found, gen = self.get_with_generation([{"PK": pk, "SK": keys.META}])
+        meta = found.get((pk, keys.META))
+        return meta if visible(meta, gen) else None
+
+
+def get_many(table: Table, item_keys: list[dict[str, str]], consistent: bool = True) -> dict[tuple[str, str], Item]:
+    """BatchGetItem of any number of keys (100 a request, unprocessed keys retried), by (PK, SK)."""
+    found: dict[tuple[str, str], Item] = {}
+    client = table.meta.client
+    unique = list({(k["PK"], k["SK"]): k for k in item_keys}.values())
+    for start in range(0, len(unique), BATCH_GET_KEYS):
+        request: Any = {table.name: {"Keys": unique[start:start + BATCH_GET_KEYS], "ConsistentRead": consistent}}
+        try:
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(table.name, []):
+                    found[(str(item["PK"]), str(item["SK"]))] = plain(item)
+                request = response.get("UnprocessedKeys") or {}
+        except Exception as exc:
+            raise translate(exc) from exc
+    return found

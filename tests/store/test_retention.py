@@ -1,0 +1,156 @@
+"""retention_sweep through the Chalice test client: age and size retention, audit expiry, reconciliation, and the
+access log (docs/purge-retention.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import boto3
+
+from chalicelib.store import keys
+from tests.conftest import BUCKET, make_token
+from tests.store.recording_rig import ADMIN, ALICE, Rig, pattern
+from tests.store.test_purge import DELETER, commands, file_session, finished, input_events, objects, purge, work
+
+DAY = 86_400
+MANAGER = make_token("manager", permissions=["settings.manage"])
+
+
+def sweep(rig: Rig) -> dict[str, Any]:
+    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=[])
+    report: dict[str, Any] = rig.client.lambda_.invoke("retention_sweep", event).payload
+    return report
+
+
+def settings(rig: Rig, **values: Any) -> None:
+    assert rig.api.put("/settings/recording", ADMIN, values).status_code == 200
+
+
+def has_recording(rig: Rig, session_id: str) -> bool:
+    return bool(rig.session(session_id)["hasRecording"])
+
+
+def test_age_retention_removes_exactly_the_old_recordings_and_keeps_the_sessions(rig):
+    old = [finished(rig, size=1000 + i, seed=i) for i in range(3)]
+    rig.clock.advance(2 * DAY)
+    new = [finished(rig, size=2000 + i, seed=10 + i) for i in range(2)]
+    assert rig.api.put(f"/sessions/{old[0]}/hold", DELETER).status_code == 200
+    settings(rig, retentionDays=1)
+    report = sweep(rig)
+    assert report["recordingsByAge"] == 2 and report["bytesFreed"] == 1001 + 1002 and report["complete"]
+    assert [has_recording(rig, s) for s in old] == [True, False, False]
+    assert all(has_recording(rig, s) for s in new)
+    assert sorted(objects(rig)) == sorted(keys.recording_key(s, "webm") for s in (old[0], *new))
+    assert rig.storage() == 1000 + 2000 + 2001
+    assert rig.api.get(f"/sessions/{old[1]}/recording", ADMIN).status_code == 404
+    assert rig.api.get(f"/sessions/{old[1]}", ADMIN).json["fileSize"] == 1001  # the row stays, as the gateway's
+    assert sweep(rig)["recordingsByAge"] == 0  # nothing twice
+    assert purge(rig)["deletedRecordings"] == 2  # the recordings count followed: only `new` remain (old[0] held)
+
+
+def test_size_retention_removes_the_oldest_recordings_until_the_total_fits(rig):
+    sizes = [3000, 1000, 2000, 4000]
+    made = []
+    for i, size in enumerate(sizes):
+        made.append(finished(rig, size=size, seed=i))
+        rig.clock.advance(60)
+    assert rig.api.put(f"/sessions/{made[1]}/hold", DELETER).status_code == 200
+    settings(rig, maxTotalBytes=7000)  # 10,000 stored: the oldest unheld go until 7,000 fit
+    report = sweep(rig)
+    assert report["recordingsBySize"] == 1 and report["bytesFreed"] == 3000
+    assert [has_recording(rig, s) for s in made] == [False, True, True, True]
+    assert rig.storage() == 7000
+    settings(rig, maxTotalBytes=5000)
+    assert sweep(rig)["recordingsBySize"] == 1  # 2000 (the held 1000 stays)
+    assert [has_recording(rig, s) for s in made] == [False, True, False, True]
+    assert rig.storage() == 5000 and len(objects(rig)) == 2
+
+
+def test_audit_records_older_than_the_audit_retention_go(rig):
+    rig.services.retention._settings = dataclasses.replace(rig.services.settings, audit_retention_days=30)
+    old = rig.start("ssh")
+    commands(rig, old)
+    old_rdp = rig.start("rdp")
+    input_events(rig, old_rdp)
+    file_session(rig, "old-files")  # its events carry 2024 timestamps: the file session started then
+    held = rig.start("ssh")
+    commands(rig, held)
+    assert rig.api.put(f"/sessions/{held}/hold", DELETER).status_code == 200
+    rig.clock.advance(31 * DAY)
+    young = rig.start("ssh")
+    commands(rig, young)
+    report = sweep(rig)
+    assert report["auditRecords"] == 3 + 1 + 3 + 1  # commands, one events pack, file events and their batch marker
+    assert rig.api.get(f"/sessions/{old}/commands", ADMIN).json == {"commands": []}
+    assert rig.api.get(f"/sessions/{old_rdp}/recording/events", ADMIN).json == {"events": []}
+    assert rig.api.get("/file-sessions/old-files/events", ADMIN).json == {"events": []}
+    assert len(rig.api.get(f"/sessions/{held}/commands", ADMIN).json["commands"]) == 3
+    assert len(rig.api.get(f"/sessions/{young}/commands", ADMIN).json["commands"]) == 3
+    assert sweep(rig)["auditRecords"] == 0
+    assert rig.api.delete(f"/sessions/{held}/hold", DELETER).status_code == 200
+    assert sweep(rig)["auditRecords"] == 3  # released: its old records go too
+
+
+def test_reconciliation_repairs_the_total_and_removes_orphan_objects(rig):
+    kept = finished(rig, size=1000)
+    changed = finished(rig, size=2000, seed=2)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=keys.recording_key(changed, "webm"), Body=pattern(2500, 3))  # drift: +500
+    s3.put_object(Bucket=BUCKET, Key="recordings/sess_nobody.webm", Body=b"x" * 700)  # no row refers to it
+    rig.clock.advance(2 * 3600)
+    report = sweep(rig)
+    assert report["driftRepaired"] == 500 and report["orphansDeleted"] == 1
+    assert rig.storage() == 1000 + 2500
+    assert rig.session(changed)["fileSize"] == 2500
+    assert sorted(objects(rig)) == sorted(keys.recording_key(s, "webm") for s in (kept, changed))
+    again = sweep(rig)
+    assert again["driftRepaired"] == 0 and again["orphansDeleted"] == 0
+
+
+def test_retention_sweep_restarts_a_purge_worker_that_never_ran(rig):
+    finished(rig)
+    purge(rig)  # WORKER_INVOKE=none here: like a worker that died at once
+    assert sweep(rig)["purgeWorkerRestarted"] is True
+    work(rig)
+    assert sweep(rig)["purgeWorkerRestarted"] is False
+
+
+def test_the_access_log_records_every_kind_of_action_and_is_paged(rig):
+    played = finished(rig)
+    actions = [
+        lambda: rig.api.get(f"/sessions/{played}/recording", ALICE),
+        lambda: rig.api.get(f"/sessions/{played}/recording?download=1", ADMIN),
+        lambda: (file_session(rig, "exported"), rig.api.get("/file-sessions/exported/export?format=csv", ALICE))[1],
+        lambda: rig.api.put(f"/sessions/{played}/hold", DELETER),
+        lambda: rig.api.delete(f"/sessions/{played}/hold", DELETER),
+        lambda: rig.api.delete(f"/sessions/{played}", DELETER),
+        lambda: rig.api.delete("/sessions", DELETER),
+    ]
+    for act in actions:
+        rig.clock.advance(1)
+        assert act().status_code in (200, 302)
+    assert rig.api.get(f"/sessions/{played}/recording", ALICE).status_code == 404  # refused: not logged
+    assert rig.api.get("/access-log", ALICE).status_code == 403
+    assert rig.api.get("/access-log", DELETER).status_code == 403
+    page = rig.api.get("/access-log?limit=4", MANAGER).json
+    later = rig.api.get(f"/access-log?limit=4&cursor={page['nextCursor']}", MANAGER).json
+    assert later["nextCursor"] is None
+    entries = page["entries"] + later["entries"]
+    assert [(e["action"], e["target"], e["userId"]) for e in entries] == [
+        ("purge", "sessions", "deleter"),
+        ("delete", f"sessions/{played}", "deleter"),
+        ("release", f"sessions/{played}", "deleter"),
+        ("hold", f"sessions/{played}", "deleter"),
+        ("export", "file-sessions/exported", "alice"),
+        ("recording.download", f"sessions/{played}", "admin"),
+        ("recording.play", f"sessions/{played}", "alice"),
+    ]
+    assert all(set(e) == {"at", "userId", "username", "action", "target", "ip"} for e in entries)
+    assert entries[0]["at"] >= entries[-1]["at"]
+    # neither retention nor purge touches it
+    work(rig)
+    sweep(rig)
+    assert len(rig.api.get("/access-log?limit=100", MANAGER).json["entries"]) == 7
+    assert rig.api.get("/access-log?cursor=forged", MANAGER).status_code == 400
