@@ -181,7 +181,7 @@ class RetentionService:
     def _check_objects(self, listed: list[dict[str, Any]], gen: int, report: dict[str, Any], state: Item) -> None:
         if not listed:
             return
-        ids = {o["key"]: o["key"][len(keys.RECORDINGS_PREFIX):].rsplit(".", 1)[0] for o in listed}
+        ids = {o["key"]: keys.session_of_recording_key(o["key"]) for o in listed}
         found, current = self._generations.get_with_generation(
             [{"PK": keys.session_pk(i), "SK": sk} for i in ids.values() for sk in (keys.META, keys.REC, keys.RETAIN)])
         orphans = []

@@ -211,3 +211,15 @@ def recording_key(session_id: str, extension: str) -> str:
 
 def seekable_key(session_id: str) -> str:
     return f"{RECORDINGS_PREFIX}{session_id}.seekable.webm"
+
+
+RECORDING_SUFFIXES = (".seekable.webm", ".webm", ".cast")
+
+
+def session_of_recording_key(key: str) -> str:
+    """The session id of any object under recordings/ (recording_key or seekable_key); ids may hold dots."""
+    name = key[len(RECORDINGS_PREFIX):]
+    for suffix in RECORDING_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name.rsplit(".", 1)[0]
