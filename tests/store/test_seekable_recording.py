@@ -67,6 +67,15 @@ def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig
     assert duration is not None and abs(duration - 4.0) <= 0.1 + 1e-6
     played = rig.api.get(f"/sessions/{session_id}/recording?redirect=false", ADMIN)
     assert played.status_code == 200 and ".seekable.webm" in played.json["url"]
+    # retention's reconciliation knows the seekable object: neither an orphan nor drift of the client's bytes
+    rig.clock.advance(2 * 3600)
+    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=[])
+    report = rig.client.lambda_.invoke("retention_sweep", event).payload
+    assert report["orphansDeleted"] == 0 and report["driftRepaired"] == 0
+    assert rig.session(session_id)["fileSize"] == len(recording)
+    assert [o["Key"] for o in rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="recordings/")["Contents"]] == [
+        keys.seekable_key(session_id)]
 
 
 def test_a_recording_that_is_not_webm_stays_as_recorded(rig: Any) -> None:
