@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 from chalicelib.store import keys
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import plain, translate, walk_page
 from chalicelib.store.sessions import Page
 
 if TYPE_CHECKING:
@@ -31,28 +31,6 @@ class AccessLogRepository:
         """Newest first: skip `skip` entries, then up to `limit`; `next_key` is None exactly on the last page."""
         kwargs: dict[str, Any] = {"KeyConditionExpression": "PK = :pk",
                                   "ExpressionAttributeValues": {":pk": keys.ACCESS_PK}, "ScanIndexForward": False}
-        items: list[Item] = []
-        skipped = read = 0
-        more = False
-        key = start_key
-        while True:
-            if key is not None:
-                kwargs["ExclusiveStartKey"] = key
-            try:
-                response = self._table.query(Limit=(skip - skipped) + (limit + 1 - len(items)), **kwargs)
-            except Exception as exc:
-                raise translate(exc) from exc
-            read += response.get("ScannedCount", 0)
-            for raw in response["Items"]:
-                if skipped < skip:
-                    skipped += 1
-                elif len(items) < limit:
-                    items.append(raw)
-                else:
-                    more = True
-                    break
-            key = response.get("LastEvaluatedKey")
-            if more or key is None:
-                break
+        items, more, read = walk_page(self._table, kwargs, limit, skip, start_key)
         next_key = {"PK": items[-1]["PK"], "SK": items[-1]["SK"]} if more and items else None
         return Page([plain(i) for i in items], next_key, read)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import Unavailable
 from chalicelib.store import keys
-from chalicelib.store.dynamo import ConditionFailed, translate
+from chalicelib.store.dynamo import ConditionFailed, batch_write, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 Item = dict[str, Any]
 InputEvent = tuple[int | float, str]
 
-BATCH_WRITE_ITEMS = 25  # DynamoDB's BatchWriteItem limit
 # 5,000 events of at most ~40 bytes of JSON each stay under 200 KB even if zlib gained nothing: far below the
 # 400 KB item limit. A 10,000-event flush is two items.
 EVENTS_PER_ITEM = 5_000
@@ -49,23 +48,8 @@ def write_all(table: Table, items: Sequence[Item], sleep: Any = time.sleep) -> i
     Returns the number of requests made. Not atomic: callers give items deterministic keys, so a client's
     retry of a batch that failed half-way rewrites the same items instead of adding new ones.
     """
-    client = table.meta.client
-    requests_made = 0
-    for start in range(0, len(items), BATCH_WRITE_ITEMS):
-        pending: Any = {table.name: [{"PutRequest": {"Item": item}} for item in items[start:start + BATCH_WRITE_ITEMS]]}
-        for round_number in range(_MAX_UNPROCESSED_ROUNDS):
-            try:
-                response = client.batch_write_item(RequestItems=pending)
-            except Exception as exc:
-                raise translate(exc) from exc
-            requests_made += 1
-            pending = response.get("UnprocessedItems") or {}
-            if not pending:
-                break
-            sleep(random.uniform(0, min(1.0, 0.05 * 2**round_number)))  # noqa: S311  (jitter, not secrecy)
-        else:
-            raise Unavailable("storage is busy, retry")
-    return requests_made
+    return batch_write(table.meta.client, table.name, [{"PutRequest": {"Item": item}} for item in items], sleep,
+                       max_rounds=_MAX_UNPROCESSED_ROUNDS, max_backoff=1.0)
 
 
 class AuditRepository:

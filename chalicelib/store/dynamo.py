@@ -3,10 +3,13 @@ and one turns DynamoDB's Decimals back into ints and floats."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from chalicelib.errors import Conflict, ServiceError, Unavailable
+
+BATCH_WRITE_ITEMS = 25  # DynamoDB's BatchWriteItem limit
 
 _RETRYABLE = {
     "ProvisionedThroughputExceededException",
@@ -64,3 +67,55 @@ def set_expression(changes: dict[str, Any] | Any) -> dict[str, Any]:
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+
+
+def batch_write(client: Any, table_name: str, requests: Sequence[dict[str, Any]], sleep: Callable[[float], None],
+                max_rounds: int = 8, max_backoff: float = 1.0) -> int:
+    """BatchWriteItem `requests` (PutRequest/DeleteRequest entries), 25 a call, retrying unprocessed items with
+    jittered backoff; Unavailable when they stay unprocessed. Returns the number of calls made."""
+    calls = 0
+    for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+        pending: Any = {table_name: list(requests[start:start + BATCH_WRITE_ITEMS])}
+        for round_number in range(max_rounds):
+            try:
+                response = client.batch_write_item(RequestItems=pending)
+            except Exception as exc:
+                raise translate(exc) from exc
+            calls += 1
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            sleep(random.uniform(0, min(max_backoff, 0.05 * 2**round_number)))  # noqa: S311  (jitter, not secrecy)
+        else:
+            raise Unavailable("storage is busy, retry")
+    return calls
+
+
+def walk_page(table: Any, query: dict[str, Any], limit: int, skip: int,
+              start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], bool, int]:
+    """Query pages until `skip` items are passed and `limit` more are taken, reading one more to learn whether
+    another page follows: (raw items, more follow, items read)."""
+    kwargs = dict(query)
+    items: list[dict[str, Any]] = []
+    skipped = read = 0
+    more = False
+    key = start_key
+    while True:
+        if key is not None:
+            kwargs["ExclusiveStartKey"] = key
+        try:
+            response = table.query(Limit=(skip - skipped) + (limit + 1 - len(items)), **kwargs)
+        except Exception as exc:
+            raise translate(exc) from exc
+        read += response.get("ScannedCount", 0)
+        for raw in response["Items"]:
+            if skipped < skip:
+                skipped += 1
+            elif len(items) < limit:
+                items.append(raw)
+            else:
+                more = True
+                break
+        key = response.get("LastEvaluatedKey")
+        if more or key is None:
+            return items, more, read

@@ -13,13 +13,12 @@ from chalicelib.errors import Unavailable
 from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import ConditionFailed, plain, translate
+from chalicelib.store.dynamo import ConditionFailed, batch_write, plain, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 Item = dict[str, Any]
-BATCH_WRITE_ITEMS = 25
 TRANSACTION_ITEMS = 100
 _MAX_UNPROCESSED_ROUNDS = 10
 _LIST_INDEX_ATTRIBUTES = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK")
@@ -288,23 +287,9 @@ class PurgeRepository:
     # ---- deleting ------------------------------------------------------------------------------------------
     def delete_rows(self, item_keys: Sequence[Mapping[str, str]]) -> int:
         """BatchWriteItem deletes, 25 a request, unprocessed items retried with backoff; requests made."""
-        requests_made = 0
-        for start in range(0, len(item_keys), BATCH_WRITE_ITEMS):
-            pending: Any = {self._name: [{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}}
-                                         for k in item_keys[start:start + BATCH_WRITE_ITEMS]]}
-            for round_number in range(_MAX_UNPROCESSED_ROUNDS):
-                try:
-                    response = self._client.batch_write_item(RequestItems=pending)
-                except Exception as exc:
-                    raise translate(exc) from exc
-                requests_made += 1
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                self._sleep(random.uniform(0, min(2.0, 0.05 * 2**round_number)))  # noqa: S311  (jitter)
-            else:
-                raise Unavailable("storage is busy, retry")
-        return requests_made
+        deletes = [{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in item_keys]
+        return batch_write(self._client, self._name, deletes, self._sleep, max_rounds=_MAX_UNPROCESSED_ROUNDS,
+                           max_backoff=2.0)
 
     def delete_last(self, doomed: Sequence[Doomed]) -> int:
         """Delete the META (under its condition) and REC items of sessions whose other rows and objects are

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import plain, translate, walk_page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -139,30 +139,7 @@ class SessionRepository:
             kwargs["FilterExpression"] = "protocol = :protocol"
             values[":protocol"] = query.protocol
 
-        items: list[Item] = []
-        skipped = read = 0
-        more = False
-        key = start_key
-        while True:
-            want = (skip - skipped) + (limit + 1 - len(items))
-            if key is not None:
-                kwargs["ExclusiveStartKey"] = key
-            try:
-                response = self._table.query(Limit=want, **kwargs)
-            except Exception as exc:
-                raise translate(exc) from exc
-            read += response.get("ScannedCount", 0)
-            for raw in response["Items"]:
-                if skipped < skip:
-                    skipped += 1
-                elif len(items) < limit:
-                    items.append(raw)
-                else:
-                    more = True
-                    break
-            key = response.get("LastEvaluatedKey")
-            if more or key is None:
-                break
+        items, more, read = walk_page(self._table, kwargs, limit, skip, start_key)
         next_key = None
         if more and items:
             last = items[-1]
