@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -54,44 +51,13 @@ def token(user_id: str, role: str = "user") -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def local_stack() -> Iterator[str]:
-    port, moto_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "MOTO_PORT": str(moto_port), "JWT_SECRET": SECRET,
-           "TABLE_NAME": "session-audit-load", "BUCKET_NAME": "session-audit-load", "PYTHONUNBUFFERED": "1",
-           "LOCAL_STACK_AUTORELOAD": "0", "FINALIZE_GRACE_SECONDS": "1", "SCHEDULE_PERIOD_SECONDS": "2"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen([sys.executable, "scripts/local_stack.py"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    assert process.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.strip() == "READY":
-            break
-    if not lines or lines[-1].strip() != "READY":
-        os.killpg(process.pid, 9)
-        raise SystemExit("local stack did not start:\n" + "".join(lines[-20:]))
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
+    """The same local stack the HTTP tests start (tests/http/conftest.py), on free loopback ports."""
+    from tests.http.conftest import running_stack
+
+    with running_stack(TABLE_NAME="session-audit-load", BUCKET_NAME="session-audit-load", JWT_SECRET=SECRET) as stack:
+        yield stack.base
 
 
 def missing_routes(base: str) -> set[tuple[str, str]]:
