@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 from decimal import Decimal
 from typing import Any
+
+from bench.environment import use_bench_environment
 
 SECRET = "bench-secret-" + "x" * 32
 TABLE = "bench-audit"
@@ -184,10 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, nargs="+", default=[10_000, 300])
     args = parser.parse_args()
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "TABLE_NAME": TABLE, "BUCKET_NAME": BUCKET,
-                       "JWT_SECRET": SECRET})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_bench_environment(TABLE, BUCKET, SECRET)
     print("| events | elapsed | layout | items | bytes stored | write units | AWS requests | read-all units |")
     print("|---:|---|---|---:|---:|---:|---:|---:|")
     for count in args.events:

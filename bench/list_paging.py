@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from typing import Any
+
+from bench.environment import use_bench_environment
 
 SECRET = "bench-secret-" + "x" * 32
 TABLE = "bench-lists"
@@ -86,10 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     args = parser.parse_args()
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "TABLE_NAME": TABLE, "BUCKET_NAME": BUCKET,
-                       "JWT_SECRET": SECRET})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_bench_environment(TABLE, BUCKET, SECRET)
     print("| sessions in table | request | items read | AWS calls | returned | seconds (moto) |")
     print("|---:|---|---:|---:|---:|---:|")
     for size in args.sizes:

@@ -14,20 +14,19 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import os
 import time
 from typing import Any
 
-os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                   "TABLE_NAME": "bench-purge", "BUCKET_NAME": "bench-purge", "JWT_SECRET": "b" * 40})
-
 from moto import mock_aws
 
+from bench.environment import use_bench_environment
 from chalicelib import aws, container
 from chalicelib.domain.access import Caller
 from chalicelib.settings import get_settings
 from chalicelib.store import keys, schema
 from chalicelib.store.counters import counter_update
+
+use_bench_environment("bench-purge", "bench-purge", "b" * 40)  # settings are read on first use, after this
 
 ADMIN = Caller("bench", "bench", "admin", frozenset({"sessions.delete", "settings.manage"}))
 

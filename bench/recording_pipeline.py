@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.environment import use_bench_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -130,11 +132,8 @@ def main() -> None:
 
 
 def run(endpoint: str, total: int, chunk_size: int) -> None:
-    os.environ.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench", "TABLE_NAME": "bench", "BUCKET_NAME": "bench",
-        "JWT_SECRET": "bench-secret-" + "x" * 32, "S3_ADDRESSING_STYLE": "path", "FINALIZE_GRACE_SECONDS": "3",
-    })
+    use_bench_environment("bench", "bench", "bench-secret-" + "x" * 32, AWS_ENDPOINT_URL=endpoint,
+                          S3_ADDRESSING_STYLE="path", FINALIZE_GRACE_SECONDS="3")
     import boto3
     from chalice.test import Client
 
