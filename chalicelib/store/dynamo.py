@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from chalicelib.errors import Conflict, ServiceError, Unavailable
 
 BATCH_WRITE_ITEMS = 25  # DynamoDB's BatchWriteItem limit
+IN_FLIGHT = 8  # requests at once for work that fans out (botocore's client pool holds 10 connections)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _RETRYABLE = {
     "ProvisionedThroughputExceededException",
@@ -119,3 +123,15 @@ def walk_page(table: Any, query: dict[str, Any], limit: int, skip: int,
         key = response.get("LastEvaluatedKey")
         if more or key is None:
             return items, more, read
+
+
+def concurrently(work: Callable[[T], R], inputs: Sequence[T], in_flight: int | None = None) -> list[R]:
+    """`work` on every input, up to `in_flight` at once: independent requests whose latencies would otherwise
+    add up inside one API call. Results in input order; the first error is raised. `work` must use a boto3
+    client (thread-safe), not a resource (not)."""
+    if len(inputs) <= 1:
+        return [work(one) for one in inputs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(in_flight or IN_FLIGHT, len(inputs))) as pool:
+        return list(pool.map(work, inputs))

@@ -18,7 +18,7 @@ import random
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from chalicelib.store import keys
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import concurrently, plain, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -109,18 +109,23 @@ class Generations:
 
 
 def get_many(table: Table, item_keys: list[dict[str, str]], consistent: bool = True) -> dict[tuple[str, str], Item]:
-    """BatchGetItem of any number of keys (100 a request, unprocessed keys retried), by (PK, SK)."""
-    found: dict[tuple[str, str], Item] = {}
+    """BatchGetItem of any number of keys (100 a request, several requests at once, unprocessed keys retried),
+    by (PK, SK)."""
     client = table.meta.client
     unique = list({(k["PK"], k["SK"]): k for k in item_keys}.values())
-    for start in range(0, len(unique), BATCH_GET_KEYS):
-        request: Any = {table.name: {"Keys": unique[start:start + BATCH_GET_KEYS], "ConsistentRead": consistent}}
+
+    def batch(batch_keys: list[dict[str, str]]) -> list[Item]:
+        items: list[Item] = []
+        request: Any = {table.name: {"Keys": batch_keys, "ConsistentRead": consistent}}
         try:
             while request:
                 response = client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(table.name, []):
-                    found[(str(item["PK"]), str(item["SK"]))] = plain(item)
+                items.extend(response["Responses"].get(table.name, []))
                 request = response.get("UnprocessedKeys") or {}
         except Exception as exc:
             raise translate(exc) from exc
-    return found
+        return items
+
+    batches = [unique[start:start + BATCH_GET_KEYS] for start in range(0, len(unique), BATCH_GET_KEYS)]
+    return {(str(item["PK"]), str(item["SK"])): plain(item)
+            for items in concurrently(batch, batches) for item in items}

@@ -13,7 +13,7 @@ from chalicelib.errors import Unavailable
 from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import ConditionFailed, batch_write, plain, translate
+from chalicelib.store.dynamo import ConditionFailed, batch_write, concurrently, plain, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -104,20 +104,24 @@ class PurgeRepository:
     def move_held(self, metas: Sequence[Mapping[str, Any]], to_gen: int) -> int:
         """Move held sessions of older generations into `to_gen` (list partitions, REC, counters); the number
         moved. Sessions released or moved by someone else meanwhile are skipped."""
-        moved = 0
-        for start in range(0, len(metas), 40):  # 2 items a session + 1 counter: at most 81 of 100
-            group = metas[start:start + 40]
+        def move(group: Sequence[Mapping[str, Any]]) -> int:
             try:
                 self._transact(self._move_entries(group, to_gen))
-                moved += len(group)
+                return len(group)
             except ConditionFailed:
+                moved = 0
                 for meta in group:  # one of them changed: move the others one by one
                     try:
                         self._transact(self._move_entries([meta], to_gen))
                         moved += 1
                     except ConditionFailed:
                         continue
-        return moved
+                return moved
+
+        # 2 items a session + 1 counter: at most 81 of a transaction's 100; the groups are independent, so
+        # they go at once (a purge with 1,000 holds waits for ~4 rounds of transactions, not 25)
+        groups = [metas[start:start + 40] for start in range(0, len(metas), 40)]
+        return sum(concurrently(move, groups))
 
     def _move_entries(self, metas: Sequence[Mapping[str, Any]], to_gen: int) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
