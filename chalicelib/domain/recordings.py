@@ -567,11 +567,11 @@ class RecordingService:
                                    only_if_missing="seekable")
             return
         writer.verify(source, done)  # raises on any difference: the original stays and the sweep retries
-        self._repo.update_meta(session_id, {
-            "recordingKey": target,
-            "seekable": {"indexed": True, "storedSize": done.size, "cues": len(index.cues),
-                         "durationMs": round(index.duration_seconds * 1000)},
-        }, only_if_missing="seekable")
+        # the storage total counts what is stored: the few KB of head and Cues join it in the same transaction
+        # (fileSize and sha256 keep describing the client's bytes, which the stored object rebuilds)
+        self._repo.switch_to_seekable(session_id, source, target, int(meta["fileSize"]), done.size, {
+            "indexed": True, "storedSize": done.size, "cues": len(index.cues),
+            "durationMs": round(index.duration_seconds * 1000)})
         if (self._repo.meta(session_id) or {}).get("recordingKey") == target:
             self._objects.delete([source])
 

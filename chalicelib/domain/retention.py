@@ -194,15 +194,11 @@ class RetentionService:
                 continue  # purged or deleted: the purge worker deletes it
             if meta is not None and meta.get("hasRecording") and meta.get("recordingKey") == obj["key"]:
                 counted = int(rec["bytes"]) if rec is not None else int(meta.get("fileSize", 0))
-                seekable = meta.get("seekable") or {}
-                if obj["key"] == keys.seekable_key(ids[obj["key"]]) and "storedSize" in seekable:
-                    # fileSize and the total keep counting the client's bytes (docs/seekable-webm.md): the rewrite's
-                    # head and Cues are not drift, only a size other than the verified rewrite's is
-                    if int(seekable["storedSize"]) != obj["size"]:
-                        log.warning(json.dumps({"seekableSizeChanged": {"key": obj["key"], "stored": obj["size"],
-                                                                        "verified": seekable["storedSize"]}}))
-                    continue
-                if counted != obj["size"] and self._repo.resize(ids[obj["key"]], counted, obj["size"], rec is not None):
+                # a seekable object is the client's bytes plus a new head and Cues: the total counts the stored
+                # size, fileSize stays the client's (docs/seekable-webm.md)
+                client_size = obj["key"] != keys.seekable_key(ids[obj["key"]])
+                if counted != obj["size"] and self._repo.resize(ids[obj["key"]], counted, obj["size"],
+                                                                rec is not None, set_file_size=client_size):
                     report["driftRepaired"] += obj["size"] - counted
                     log.warning(json.dumps({"storageDrift": {"key": obj["key"], "counted": counted,
                                                              "stored": obj["size"]}}))

@@ -39,7 +39,7 @@ INDEXED = "indexed"
 _NAMES = {f"#{n}": n for n in (
     "state", "mode", "queue", "slots", "sealed", "staged", "bytes", "chunks", "parts", "partBytes", "uploadId",
     "lease", "rev", "lastCommitAt", "finalizeAt", "outcome", "missing", "userId", "id", "until", "gen",
-    "purgedFrom", "purgedAt",
+    "purgedFrom", "purgedAt", "key",
 )}
 
 
@@ -379,6 +379,41 @@ class RecordingRepository:
                 return False
             raise translate(exc) from exc
         return True
+
+    def switch_to_seekable(self, session_id: str, source: str, target: str, client_bytes: int, stored_bytes: int,
+                           seekable: Mapping[str, Any]) -> bool:
+        """Point the session at its verified seekable object, atomically with what counts its bytes: REC and
+        RETAIN (what the purge and retention take off the total) and the storage total move from the client's
+        size to the stored one, RETAIN names the new key (what retention deletes). False, and nothing changed,
+        when the session no longer holds `source`: switched already, expired, deleted or closed for purge."""
+        pk = keys.session_pk(session_id)
+        entries: list[dict[str, Any]] = [
+            {"Update": {
+                "TableName": self._name, "Key": {"PK": pk, "SK": keys.META},
+                "UpdateExpression": "SET recordingKey = :target, seekable = :seekable",
+                "ConditionExpression": "recordingKey = :source AND hasRecording = :true AND "
+                                       "attribute_not_exists(seekable) AND attribute_not_exists(deleted)",
+                "ExpressionAttributeValues": {":target": target, ":seekable": dict(seekable), ":source": source,
+                                              ":true": True},
+            }},
+            {"Update": {
+                "TableName": self._name, "Key": {"PK": pk, "SK": keys.REC},
+                "UpdateExpression": "SET #bytes = :stored",
+                "ConditionExpression": "#bytes = :client AND #state <> :purged",
+                "ExpressionAttributeNames": _names("#bytes #state"),
+                "ExpressionAttributeValues": {":stored": stored_bytes, ":client": client_bytes, ":purged": PURGED},
+            }},
+            {"Update": {
+                "TableName": self._name, "Key": {"PK": pk, "SK": keys.RETAIN},
+                "UpdateExpression": "SET #bytes = :stored, #key = :target",
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleting)",
+                "ExpressionAttributeNames": _names("#bytes #key"),
+                "ExpressionAttributeValues": {":stored": stored_bytes, ":target": target},
+            }},
+        ]
+        if stored_bytes != client_bytes:
+            entries.append(counter_update(self._name, {"bytes": stored_bytes - client_bytes}))
+        return self._transact(entries) is None
 
     # ---- META and markers ------------------------------------------------------------------------------------
     def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> None:

@@ -102,15 +102,18 @@ class RetentionRepository(PurgeRepository):
             raise translate(exc) from exc
 
     # ---- reconciliation ----------------------------------------------------------------------------------------
-    def resize(self, session_id: str, counted: int, actual: int, has_rec: bool) -> bool:
-        """The bucket holds `actual` bytes where `counted` were counted: make the total, REC and META say so."""
+    def resize(self, session_id: str, counted: int, actual: int, has_rec: bool, set_file_size: bool = True) -> bool:
+        """The bucket holds `actual` bytes where `counted` were counted: make the total and REC say so, and META's
+        fileSize when the object is the client's bytes (not the seekable rewrite of them)."""
         pk = keys.session_pk(session_id)
-        entries: list[dict[str, Any]] = [
-            {"Update": {"TableName": self._table.name, "Key": {"PK": pk, "SK": keys.META},
-                        "UpdateExpression": "SET fileSize = :actual", "ConditionExpression": "hasRecording = :true",
-                        "ExpressionAttributeValues": {":actual": actual, ":true": True}}},
-            counter_update(self._table.name, {"bytes": actual - counted}),
-        ]
+        meta: dict[str, Any] = {"TableName": self._table.name, "Key": {"PK": pk, "SK": keys.META},
+                                "ConditionExpression": "hasRecording = :true",
+                                "ExpressionAttributeValues": {":true": True}}
+        if set_file_size:
+            meta["UpdateExpression"] = "SET fileSize = :actual"
+            meta["ExpressionAttributeValues"][":actual"] = actual
+        meta_entry = {"Update": meta} if set_file_size else {"ConditionCheck": meta}
+        entries: list[dict[str, Any]] = [meta_entry, counter_update(self._table.name, {"bytes": actual - counted})]
         if has_rec:
             entries.append({"Update": {
                 "TableName": self._table.name, "Key": {"PK": pk, "SK": keys.REC},

@@ -58,6 +58,8 @@ def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig
     assert found["seekable"]["indexed"] is True and found["seekable"]["cues"] >= 3
     stored: bytes = rig.s3.get_object(Bucket=BUCKET, Key=keys.seekable_key(session_id))["Body"].read()
     assert stored == webm.plan(webm.scan(recording)).assemble(recording)  # as one pass over the whole file
+    # the storage total counts what is stored (head and Cues included); fileSize stays the client's
+    assert len(stored) > len(recording) and rig.storage() == len(stored)
     assert hashlib.sha256(webm.rebuild(stored)).hexdigest() == session["sha256"]  # the rebuilt original
     listed = rig.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"recordings/{session_id}")["Contents"]
     assert [o["Key"] for o in listed] == [keys.seekable_key(session_id)]  # replaced, not doubled
@@ -73,9 +75,50 @@ def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig
                                                 resources=[])
     report = rig.client.lambda_.invoke("retention_sweep", event).payload
     assert report["orphansDeleted"] == 0 and report["driftRepaired"] == 0
-    assert rig.session(session_id)["fileSize"] == len(recording)
+    assert rig.session(session_id)["fileSize"] == len(recording) and rig.storage() == len(stored)
     assert [o["Key"] for o in rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="recordings/")["Contents"]] == [
         keys.seekable_key(session_id)]
+
+
+def sweep_retention(rig: Any) -> dict[str, Any]:
+    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=[])
+    report: dict[str, Any] = rig.client.lambda_.invoke("retention_sweep", event).payload
+    return report
+
+
+def test_retention_deletes_the_seekable_object_and_all_the_bytes_it_counted(rig: Any, recording: bytes) -> None:
+    session_id = send(rig, recording)
+    rig.settle()
+    assert meta(rig, session_id)["recordingKey"] == keys.seekable_key(session_id)
+    stored_size = rig.storage()
+    rig.clock.advance(2 * 86_400)
+    assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
+    report = sweep_retention(rig)
+    assert report["recordingsByAge"] == 1 and report["bytesFreed"] == stored_size
+    assert report["orphansDeleted"] == 0  # retention deleted the seekable object itself, not left it behind
+    assert rig.storage() == 0
+    assert rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="recordings/").get("Contents", []) == []
+
+
+def test_reconciliation_moves_a_total_that_counted_the_client_bytes_to_the_stored_size(rig: Any,
+                                                                                     recording: bytes) -> None:
+    """Recordings made seekable before the total counted stored bytes: the reconciliation repairs the total and
+    REC, and leaves fileSize (the client's bytes) alone."""
+    session_id = send(rig, recording)
+    rig.settle()
+    stored_size = rig.storage()
+    pk = keys.session_pk(session_id)
+    rig.table.update_item(Key={"PK": pk, "SK": keys.REC}, UpdateExpression="SET #b = :n",
+                          ExpressionAttributeNames={"#b": "bytes"}, ExpressionAttributeValues={":n": len(recording)})
+    rig.table.update_item(Key={"PK": "STATS#00", "SK": keys.META}, UpdateExpression="ADD #b :d",
+                          ExpressionAttributeNames={"#b": "bytes"},
+                          ExpressionAttributeValues={":d": len(recording) - stored_size})
+    assert rig.storage() == len(recording)
+    rig.clock.advance(2 * 3600)
+    assert sweep_retention(rig)["driftRepaired"] == stored_size - len(recording)
+    assert rig.storage() == stored_size
+    assert rig.session(session_id)["fileSize"] == len(recording)
 
 
 def test_a_recording_that_is_not_webm_stays_as_recorded(rig: Any) -> None:
