@@ -1,11 +1,14 @@
-"""DELETE /sessions at two table sizes, and the background deletion's AWS calls per 1,000 sessions (moto in process).
+"""DELETE /sessions at two table sizes and with many holds, and the background deletion's AWS calls per 1,000
+sessions (moto in process).
 
-    .venv/bin/python -m bench.purge [--sizes 1000,200000]
+    .venv/bin/python -m bench.purge [--sizes 1000,200000] [--holds 1000] [--worker-sessions 1000]
 
-The table is filled directly with BatchWriteItem (META items in their list partitions and the counters), as the
+The table is filled directly in moto's memory (META items in their list partitions, holds, the counters), as the
 service would have written them. The purge is timed and its AWS requests counted by operation; the baseline is
 the same purge on the small table, measured in the same run: the request must make the same calls whatever the
-table holds. Then 1,000 sessions, each with a finished recording (REC, RETAIN, S3 object), 3 commands and a pack
+table holds. Then a purge that keeps `--holds` sessions on hold counts the requests the caller waits for in
+sequence, moving the holds one request at a time (the baseline) and 8 at once (the service). Then 1,000
+sessions, each with a finished recording (REC, RETAIN, S3 object), 3 commands and a pack
 of input events, are deleted by the worker, and its requests are counted.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import threading
 import time
 from typing import Any
 
@@ -23,7 +27,7 @@ from bench.environment import use_bench_environment
 from chalicelib import aws, container
 from chalicelib.domain.access import Caller
 from chalicelib.settings import get_settings
-from chalicelib.store import keys, schema
+from chalicelib.store import dynamo, keys, schema
 from chalicelib.store.counters import counter_update
 
 use_bench_environment("bench-purge", "bench-purge", "b" * 40)  # settings are read on first use, after this
@@ -31,8 +35,28 @@ use_bench_environment("bench-purge", "bench-purge", "b" * 40)  # settings are re
 ADMIN = Caller("bench", "bench", "admin", frozenset({"sessions.delete", "settings.manage"}))
 
 
+BY_THREAD: collections.Counter[str] = collections.Counter()  # requests by the thread that sent them
+_counting_lock = threading.Lock()
+
+
+def round_trips_in_sequence() -> int:
+    """The requests the caller waits for one after another: those its own thread sends, plus, for each fan-out
+    (a ThreadPoolExecutor, threads named `ThreadPoolExecutor-<n>_<m>`), the most any one of its threads sent.
+    On AWS the request's time is about this times one round trip (moto's own CPU time, serialised by the GIL,
+    says nothing about that)."""
+    pools: dict[str, int] = collections.defaultdict(int)
+    own = 0
+    for thread, n in BY_THREAD.items():
+        if thread.startswith("ThreadPoolExecutor-"):
+            pool = thread.rsplit("_", 1)[0]
+            pools[pool] = max(pools[pool], n)
+        else:
+            own += n
+    return own + sum(pools.values())
+
+
 class Counting:
-    """A boto3 client/Table proxy counting requests by operation."""
+    """A boto3 client/Table proxy counting requests by operation (from any thread)."""
 
     def __init__(self, target: Any, counts: collections.Counter[str], label: str) -> None:
         self._target, self._counts, self._label = target, counts, label
@@ -45,16 +69,21 @@ class Counting:
             return value
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self._counts[f"{self._label}.{name}"] += 1
+            with _counting_lock:
+                self._counts[f"{self._label}.{name}"] += 1
+                BY_THREAD[threading.current_thread().name] += 1
             return value(*args, **kwargs)
 
         return call
 
 
-def skip_moto_rollback_copies() -> None:
-    """moto deep-copies the whole table for every item of every TransactWriteItems (its rollback copy), which
-    makes a transaction cost O(table) there, unlike on AWS. The bench's transactions never fail, so the copy is
-    skipped: what remains is the cost of the requests themselves. (Printed with the figures.)"""
+def remove_moto_table_size_costs() -> None:
+    """Two costs moto has and AWS does not, both growing with the whole table:
+    - it deep-copies the table for every item of every TransactWriteItems (its rollback copy); the bench's
+      transactions never fail, so the copy is skipped;
+    - a Query of the base table reads every item of the table to find one partition; here it reads only that
+      partition, as DynamoDB does.
+    What remains is the cost of the requests themselves. (Printed with the figures.)"""
     import copy
     import types
 
@@ -66,8 +95,38 @@ def skip_moto_rollback_copies() -> None:
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined]
 
+    query = Table.query
 
-def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: bool = False) -> None:
+    def query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key, {})
+        self.all_items = lambda: list(partition.values())  # type: ignore[method-assign]
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query_one_partition  # type: ignore[method-assign]
+
+
+def put_into_moto(table_name: str, items: list[dict[str, Any]]) -> None:
+    """Store items straight into moto's in-memory table. Through BatchWriteItem moto spends ~4 ms per item
+    (request parsing, size checks) and slows as the table grows: 200,000 sessions took too long to fill. The
+    items are the ones the service writes; only the way they get into the emulator differs."""
+    from boto3.dynamodb.types import TypeSerializer
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][aws.session().region_name]
+    moto_table = backend.get_table(table_name)
+    serialize = TypeSerializer().serialize
+    for item in items:
+        moto_table.put_item({name: serialize(value) for name, value in item.items()})
+
+
+def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: bool = False, held: int = 0) -> None:
     started = "2024-01-01T00:00:00.000Z"
     items: list[dict[str, Any]] = []
     for i in range(start, start + count):
@@ -75,12 +134,16 @@ def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: b
         pk = keys.session_pk(sid)
         meta = {"PK": pk, "SK": keys.META, "kind": keys.SESSION, "id": sid, "userId": f"u{i % 50}", "username": "u",
                 "protocol": "rdp", "connectionId": "c", "connectionName": "c", "startedAt": started,
-                "hasRecording": with_data, "fileSize": 100 if with_data else 0, "recordingState": "complete",
+                "hasRecording": with_data, "fileSize": 100 if with_data else 0,
                 "gen": gen, **keys.list_index_keys(keys.SESSION, f"u{i % 50}", "rdp", started, sid, gen)}
         items.append(meta)
+        if i - start < held:
+            meta.update(onHold=True, heldAt=started, heldBy="bench")
+            items.append({"PK": keys.HOLDS_PK, "SK": keys.hold_sk(sid), "kind": "hold", "id": sid,
+                          "heldAt": started, "heldBy": "bench"})
         if with_data:
             key = keys.recording_key(sid, "webm")
-            meta["recordingKey"] = key
+            meta.update(recordingKey=key, recordingState="complete")
             items.append({"PK": pk, "SK": keys.REC, "id": sid, "state": "complete", "bytes": 100, "gen": gen})
             items.append({"PK": pk, "SK": keys.RETAIN, "id": sid, "bytes": 100, "key": key,
                           "GSI2PK": keys.RETAIN_PK, "GSI2SK": keys.list_sort_key(started, sid)})
@@ -88,10 +151,9 @@ def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: b
                          for n in range(3))
             items.append({"PK": pk, "SK": keys.events_sk(keys.sortable_elapsed(0), "b", 0), "packed": b"x"})
             s3.put_object(Bucket="bench-purge", Key=key, Body=b"v" * 100)
-    with table.batch_writer() as batch:
-        for item in items:
-            batch.put_item(Item=item)
-    deltas = {"sessions": count, **({"recordings": count} if with_data else {})}
+    put_into_moto(table.name, items)
+    deltas = {"sessions": count, **({"recordings": count} if with_data else {}),
+              **({"heldSessions": held} if held else {})}
     table.meta.client.transact_write_items(TransactItems=[counter_update(table.name, deltas, shard=0, gen=gen)])
     if with_data:
         table.meta.client.transact_write_items(TransactItems=[counter_update(table.name, {"bytes": 100 * count},
@@ -101,11 +163,12 @@ def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: b
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,200000")
+    parser.add_argument("--holds", type=int, default=1000)
     parser.add_argument("--worker-sessions", type=int, default=1000)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    skip_moto_rollback_copies()
-    print("(moto in process; its per-transaction copy of the whole table skipped, see skip_moto_rollback_copies)")
+    remove_moto_table_size_costs()
+    print("(moto in process; its whole-table costs removed, see remove_moto_table_size_costs)")
     with mock_aws():
         get_settings.cache_clear()
         settings = dataclasses.replace(get_settings(), purge_settle_seconds=0.0)
@@ -116,6 +179,7 @@ def main() -> None:
         counts: collections.Counter[str] = collections.Counter()
         svc = container.build(settings, table=Counting(table, counts, "dynamodb"), s3=Counting(s3, counts, "s3"),
                               invoker=lambda name: None)
+        svc.purge.purge(ADMIN, None)  # warm-up on the empty table (first-call costs), not reported
         filled = 0
         print("| sessions in the table | fill (s) | DELETE /sessions (ms) | AWS requests | by operation |")
         print("|---:|---:|---:|---:|---|")
@@ -132,6 +196,31 @@ def main() -> None:
             ops = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in sorted(counts.items()))
             print(f"| {size:,} | {fill_seconds:.0f} | {elapsed:.0f} | {sum(counts.values())} | {ops} |")
             filled = 0  # the next size fills the new generation from scratch
+
+        # many holds: the purge moves them into the new generation inside the request (a fresh table each row)
+        print()
+        print(f"{args.holds:,} held sessions among {args.holds + 1000:,}:")
+        print("| moved | AWS requests | in sequence | at 20 ms a request | DELETE /sessions in moto (ms) "
+              "| by operation |")
+        print("|---|---:|---:|---:|---:|---|")
+        for label, in_flight in (("one request at a time (baseline)", 1), ("8 at once (the service)", 8)):
+            name = f"bench-purge-holds-{in_flight}"
+            schema.ensure(session.client("dynamodb"), session.client("s3"), name, "bench-purge", ())
+            holds_table = aws.table(name)
+            holds_svc = container.build(settings, table=Counting(holds_table, counts, "dynamodb"),
+                                        s3=Counting(s3, counts, "s3"), invoker=lambda name: None)
+            fill(holds_table, s3, args.holds + 1000, 0, held=args.holds)
+            dynamo.IN_FLIGHT = in_flight
+            BY_THREAD.clear()
+            counts.clear()
+            started = time.perf_counter()
+            answer = holds_svc.purge.purge(ADMIN, None)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert answer["keptOnHold"] == args.holds and answer["deletedSessions"] == 1000, answer
+            ops = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in sorted(counts.items()))
+            sequence = round_trips_in_sequence()
+            print(f"| {label} | {sum(counts.values())} | {sequence} | {sequence * 20} ms | {elapsed:.0f} | {ops} |")
+        dynamo.IN_FLIGHT = 8
 
         # the background deletion, per 1,000 sessions with recordings and audit records (the jobs of the purges
         # above are dropped: their sessions have nothing but META, and the table is left as it is)
