@@ -92,13 +92,15 @@ class PurgeService:
         # Closed: nothing can be created, held, released, deleted or counted in `gen` any more, so its totals
         # are final; the held sessions' recordings are read after the close for the same reason.
         totals = self._counters.generation(gen)
-        held_recordings = self._move_holds(gen + 1, count_in=gen)
+        held_recordings, kept = self._move_holds(gen + 1, count_in=gen)
         answer = {
             "ok": True,
             "deletedSessions": totals["sessions"] - totals["heldSessions"],
             "deletedRecordings": totals["recordings"] - held_recordings,
             "deletedFileSessions": totals["fileSessions"],
-            "keptOnHold": totals["heldSessions"],
+            # every held session this purge passed over: also those an earlier purge closed but died before
+            # moving (they are moved now), which `gen`'s own totals do not count
+            "keptOnHold": kept,
         }
         self._start_worker()
         log.info(json.dumps({"purge": {"generation": gen, **answer, "by": caller.user_id}}, sort_keys=True))
@@ -106,19 +108,19 @@ class PurgeService:
                               **{k: v for k, v in answer.items() if k != "ok"})
         return answer
 
-    def _move_holds(self, current: int, count_in: int | None = None) -> int:
+    def _move_holds(self, current: int, count_in: int | None = None) -> tuple[int, int]:
         """Move every held session of an older generation into `current`; the number of held sessions of
-        generation `count_in` that have a recording."""
+        generation `count_in` that have a recording, and of those moved."""
         ids = self._repo.held_ids()
         if not ids:
-            return 0
+            return 0, 0
         found = self._repo.get_many([{"PK": keys.session_pk(i), "SK": keys.META} for i in ids])
         held = [m for m in found.values() if m.get("onHold") and not m.get("deleted")]
         recordings = sum(1 for m in held if generation_of(m) == count_in and m.get("hasRecording"))
         stale = [m for m in held if generation_of(m) < current]
         if stale:
             self._repo.move_held(stale, current)
-        return recordings
+        return recordings, len(stale)
 
     # ================================================================ single deletes
     def delete(self, caller: Caller, kind: str, item_id: str, ip: str | None) -> None:

@@ -277,3 +277,19 @@ def test_a_purge_moves_more_holds_than_one_transaction_and_one_read_carry(rig, n
     # moved into the new generation's totals: a second purge keeps exactly the same sessions
     assert purge(rig) == {"ok": True, "deletedSessions": 0, "deletedRecordings": 0, "deletedFileSessions": 0,
                           "keptOnHold": 106}
+
+
+def test_a_purge_after_one_that_died_before_moving_its_holds_counts_them_as_kept(rig):
+    held = finished(rig, size=400)
+    loose = rig.start()
+    assert rig.api.put(f"/sessions/{held}/hold", DELETER).status_code == 200
+    gen = rig.services.generations.current()
+    rig.services.purge._repo.bump(gen, 0)  # a purge request that died right after closing the generation
+    later = rig.start()
+    assert purge(rig) == {"ok": True, "deletedSessions": 1, "deletedRecordings": 0, "deletedFileSessions": 0,
+                          "keptOnHold": 1}
+    assert listed(rig) == [held]
+    work(rig)
+    assert rig.api.get(f"/sessions/{loose}", ADMIN).status_code == 404
+    assert rig.api.get(f"/sessions/{later}", ADMIN).status_code == 404
+    assert rig.api.get(f"/sessions/{held}/recording", ADMIN).status_code == 302
