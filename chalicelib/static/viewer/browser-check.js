@@ -213,8 +213,15 @@
         // `seeked` can come before the sought frame is presented, and drawImage then copies the frame shown
         // before the seek: wait for the presentation too (it never comes if the frame shown does not change)
         let giveUp;
+        const before = video.currentTime;
         const presented = new Promise((resolve) => {
-          video.requestVideoFrameCallback((now, frame) => resolve(frame.mediaTime));
+          // on a busy machine the frame shown before the seek can be presented late, after the seek began:
+          // that one is not the sought frame, wait for the next
+          const watch = (now, frame) => {
+            if (Math.abs(frame.mediaTime - before) < 0.001) video.requestVideoFrameCallback(watch);
+            else resolve(frame.mediaTime);
+          };
+          video.requestVideoFrameCallback(watch);
           giveUp = () => setTimeout(() => resolve(null), 1000);
         });
         const seeked = once(video, "seeked", timeoutMs);
