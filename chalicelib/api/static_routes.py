@@ -53,13 +53,37 @@ def _valid(name: str) -> str:
     return name
 
 
+def content_security_policy(storage_origin: str) -> str:
+    """Scripts only from this origin (the asciinema player compiles its terminal from WebAssembly); media and
+    fetches also from the bucket the playback URLs point at; no plugins, no framing, no <base>. Inline styles
+    stay allowed: the player and the heat bar set them, and they cannot run code."""
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        f"media-src 'self' blob: {storage_origin}",
+        f"connect-src 'self' {storage_origin}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
+
+
 def _serve(folder: Path, name: str, cache: str) -> Response:
     path = (folder / name).resolve()
     # the name checks above already forbid it; this keeps a symlink from leading out of the folder
     if path.parent != folder.resolve() or not path.is_file():
         raise NotFound("no such file")
-    return Response(body=_read(path).decode("utf-8"), status_code=200, headers={
-        "Content-Type": TYPES[Path(name).suffix], "Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": TYPES[Path(name).suffix], "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    if path.suffix == ".html":
+        from chalicelib.settings import get_settings
+
+        headers["Content-Security-Policy"] = content_security_policy(get_settings().storage_origin)
+    return Response(body=_read(path).decode("utf-8"), status_code=200, headers=headers)
 
 
 @lru_cache(maxsize=64)

@@ -59,6 +59,7 @@ class Viewer:
     context: Any
     errors: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    probing_csp: bool = False  # a test that provokes refusals on purpose
 
     def sign_in(self, token: str) -> None:
         self.page.locator("#token").fill(token)
@@ -110,6 +111,9 @@ def viewer(chromium: Any, demo: Demo) -> Iterator[Callable[..., Viewer]]:
         page.set_default_timeout(15_000)
         view = Viewer(page, context)
         page.on("pageerror", lambda error: view.errors.append(str(error)))
+        # the page's Content-Security-Policy must never have to refuse anything the viewer itself does
+        page.on("console", lambda message: view.errors.append(message.text)
+                if "Content Security Policy" in message.text and not view.probing_csp else None)
         page.on("request", lambda request: view.urls.append(request.url))
         page.goto(demo.base + "/")
         page.locator("#token").wait_for(state="visible")
@@ -421,3 +425,29 @@ def held_response(response: Any) -> requests.Response:
     shaped.status_code = response.status
     shaped._content = response.body()
     return shaped
+
+
+def test_the_content_security_policy_refuses_inline_and_foreign_scripts(viewer: Callable[..., Viewer],
+                                                                       demo: Demo) -> None:
+    """The viewer runs under a CSP (chalicelib/api/static_routes.py): a script injected into the page, inline or
+    from another origin, does not run; the viewer's own flows (every other test here) trigger no violation."""
+    response = requests.get(demo.base + "/", timeout=10)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval'" in policy and demo.stack.storage in policy
+    view = viewer()
+    view.probing_csp = True
+    page = view.page
+    page.evaluate("""() => {
+        window.violations = [];
+        document.addEventListener("securitypolicyviolation", (e) => window.violations.push(e.violatedDirective));
+        const inline = document.createElement("script");
+        inline.textContent = "window.injected = true";
+        document.body.append(inline);
+        const foreign = document.createElement("script");
+        foreign.src = "http://127.0.0.2:9/evil.js";
+        document.body.append(foreign);
+    }""")
+    page.wait_for_function("() => window.violations.length >= 2")
+    assert page.evaluate("() => window.injected") is None
+    assert sorted(page.evaluate("() => window.violations")) == ["script-src-elem", "script-src-elem"]
+    view.urls.clear()  # the refused foreign address was never fetched, but it was asked for

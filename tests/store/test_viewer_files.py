@@ -31,6 +31,34 @@ def test_the_player_files_are_served(api, name, content_type):
     assert len(response.body) > 10_000
 
 
+@pytest.mark.parametrize("path", ["/", "/viewer/browser-check.html"])
+def test_pages_carry_a_content_security_policy_naming_the_storage_origin(api, path):
+    policy = api.get(path, content_type=None).headers["Content-Security-Policy"]
+    directives = dict(d.split(" ", 1) for d in policy.split("; "))
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    # the tests' emulator has no endpoint URL: presigned URLs point at S3 itself
+    assert directives["media-src"].endswith("https://*.amazonaws.com")
+    assert directives["connect-src"] == "'self' https://*.amazonaws.com"
+
+
+def test_scripts_and_styles_carry_no_policy(api):
+    assert "Content-Security-Policy" not in api.get("/viewer/viewer.js", content_type=None).headers
+
+
+def test_the_storage_origin_follows_the_s3_endpoint():
+    from chalicelib.settings import ConfigError, load_settings
+
+    base = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": "s" * 32}
+    assert load_settings(base).storage_origin == "https://*.amazonaws.com"
+    assert load_settings({**base, "AWS_ENDPOINT_URL": "http://127.0.0.1:5000/"}).storage_origin == \
+        "http://127.0.0.1:5000"
+    assert load_settings({**base, "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "https://s3.local:9"}
+                         ).storage_origin == "https://s3.local:9"
+    with pytest.raises(ConfigError):
+        load_settings({**base, "AWS_ENDPOINT_URL": "ftp://x"})
+
+
 def test_the_viewer_pages_include_the_browser_check():
     assert {"browser-check.html", "browser-check.js"} <= set(PAGES)
 
