@@ -167,8 +167,9 @@ def main() -> int:
             _wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", 30, moto)
         create_resources(env)
         os.environ.update(env)
-        command = [str(Path(sys.executable).with_name("chalice")), "local", "--stage", "local", "--host", "127.0.0.1",
-                   "--port", env["PORT"]]
+        # chalice local, answering unknown routes as the deployed gateway does (scripts/chalice_local.py)
+        command = [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), "local", "--stage", "local",
+                   "--host", "127.0.0.1", "--port", env["PORT"]]
         if env.get("LOCAL_STACK_AUTORELOAD", "1") == "0":
             # any file written under the project (.hypothesis/, .pytest_cache/, __pycache__/) would restart the
             # server mid-test and refuse connections while it comes back

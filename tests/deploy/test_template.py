@@ -95,7 +95,7 @@ def test_bucket_is_private_encrypted_tls_only_and_cleans_up_uploads(prod_templat
 def test_gateway_answers_are_json_errors_with_cors(prod_template: dict[str, Any]) -> None:
     body = prod_template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     responses = body["x-amazon-apigateway-gateway-responses"]
-    expected = {"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "MISSING_AUTHENTICATION_TOKEN": "403",
+    expected = {"UNAUTHORIZED": "401", "ACCESS_DENIED": "403", "MISSING_AUTHENTICATION_TOKEN": "404",
                 "REQUEST_TOO_LARGE": "413", "THROTTLED": "429", "QUOTA_EXCEEDED": "429", "INTEGRATION_TIMEOUT": "504",
                 "DEFAULT_4XX": None, "DEFAULT_5XX": None}
     for kind, status in expected.items():

@@ -18,3 +18,17 @@ def test_lists_sessions_with_a_token_and_refuses_without(stack):
     refused = requests.get(f"{stack.base}/sessions", timeout=10)
     assert refused.status_code == 401
     assert refused.json() == {"error": "authentication required"}
+
+
+def test_a_path_or_method_no_route_has_gets_the_deployed_gateways_json_404(stack):
+    """As infra/resources.yaml's MISSING_AUTHENTICATION_TOKEN response; chalice local itself would answer 403
+    and echo the Authorization header (the token) in its body. (A known path with a method it lacks gets the
+    app's 405 `{"error"}` locally; API Gateway answers it with this 404.)"""
+    admin = make_token("admin", role="admin")
+    for method, path in (("GET", "/no-such-route"), ("POST", "/sessions/a/b/c"), ("DELETE", "/viewer/a/b")):
+        response = requests.request(method, f"{stack.base}{path}", headers={"Authorization": f"Bearer {admin}"},
+                                    timeout=10)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json() == {"error": "no such route or method"}
+        assert admin not in response.text
+        assert response.headers["Access-Control-Allow-Origin"] == "*"

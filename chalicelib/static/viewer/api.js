@@ -21,8 +21,8 @@ export class ApiError extends Error {
   }
 }
 
-// The API answers {"error": "..."}; `chalice local` answers an unknown route with {"message": ...}; a proxy may
-// answer with no JSON at all. The text shown is the first of these that exists.
+// The API and its gateway answer {"error": "..."}; an API Gateway without this stack's gateway responses answers
+// {"message": ...}; a proxy may answer with no JSON at all. The text shown is the first of these that exists.
 export async function errorText(response) {
   try {
     const body = await response.clone().json();
