@@ -569,11 +569,13 @@ class RecordingService:
         writer.verify(source, done)  # raises on any difference: the original stays and the sweep retries
         # the storage total counts what is stored: the few KB of head and Cues join it in the same transaction
         # (fileSize and sha256 keep describing the client's bytes, which the stored object rebuilds)
-        self._repo.switch_to_seekable(session_id, source, target, int(meta["fileSize"]), done.size, {
+        switched = self._repo.switch_to_seekable(session_id, source, target, int(meta["fileSize"]), done.size, {
             "indexed": True, "storedSize": done.size, "cues": len(index.cues),
             "durationMs": round(index.duration_seconds * 1000)})
-        if (self._repo.meta(session_id) or {}).get("recordingKey") == target:
+        if switched or (self._repo.meta(session_id) or {}).get("recordingKey") == target:
             self._objects.delete([source])
+        else:  # expired, deleted or purged meanwhile: the unused rewrite is an orphan reconciliation removes
+            log.info("recording %s changed during its seekable rewrite; left as it is", session_id)
 
     def _webm_index(self, session_id: str, key: str, size: int) -> webm.Index:
         """What the parts' scans learnt; for a recording that never reached a part (or whose parts went

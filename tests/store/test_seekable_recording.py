@@ -145,3 +145,28 @@ def test_a_recording_cut_short_is_indexed_and_keeps_every_byte(rig: Any, recordi
     stored: bytes = rig.s3.get_object(Bucket=BUCKET, Key=keys.seekable_key(session_id))["Body"].read()
     assert webm.rebuild(stored) == cut
     assert hashlib.sha256(cut).hexdigest() == session["sha256"]
+
+
+def test_the_switch_counts_the_stored_size_once_and_never_after_an_expiry(rig: Any) -> None:
+    from tests.store.test_purge import DELETER, finished
+
+    repo = rig.recordings._repo
+    kept, expired = finished(rig, size=1000, seed=1), finished(rig, size=2000, seed=2)
+    original, target = keys.recording_key(kept, "webm"), keys.seekable_key(kept)
+    assert repo.switch_to_seekable(kept, original, target, 1000, 1100, {"indexed": True, "storedSize": 1100})
+    assert rig.storage() == 1100 + 2000
+    assert rig.rec(kept)["bytes"] == 1100 and meta(rig, kept)["recordingKey"] == target
+    retain = rig.table.get_item(Key={"PK": keys.session_pk(kept), "SK": keys.RETAIN})["Item"]
+    assert retain["bytes"] == 1100 and retain["key"] == target  # what retention will delete and free
+    assert not repo.switch_to_seekable(kept, original, target, 1000, 1100, {"indexed": True})  # once only
+    assert rig.storage() == 1100 + 2000
+
+    rig.clock.advance(2 * 86_400)
+    assert rig.api.put(f"/sessions/{kept}/hold", DELETER).status_code == 200  # kept out of the expiry below
+    assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
+    assert sweep_retention(rig)["recordingsByAge"] == 1
+    assert rig.storage() == 1100
+    # a rewrite that finishes after its recording expired changes nothing
+    assert not repo.switch_to_seekable(expired, keys.recording_key(expired, "webm"), keys.seekable_key(expired),
+                                       2000, 2100, {"indexed": True})
+    assert rig.storage() == 1100 and "recordingKey" not in meta(rig, expired)
