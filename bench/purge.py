@@ -29,6 +29,7 @@ from chalicelib.domain.access import Caller
 from chalicelib.settings import get_settings
 from chalicelib.store import dynamo, keys, schema
 from chalicelib.store.counters import counter_update
+from scripts import moto_speedups
 
 use_bench_environment("bench-purge", "bench-purge", "b" * 40)  # settings are read on first use, after this
 
@@ -75,40 +76,6 @@ class Counting:
             return value(*args, **kwargs)
 
         return call
-
-
-def remove_moto_table_size_costs() -> None:
-    """Two costs moto has and AWS does not, both growing with the whole table:
-    - it deep-copies the table for every item of every TransactWriteItems (its rollback copy); the bench's
-      transactions never fail, so the copy is skipped;
-    - a Query of the base table reads every item of the table to find one partition; here it reads only that
-      partition, as DynamoDB does.
-    What remains is the cost of the requests themselves. (Printed with the figures.)"""
-    import copy
-    import types
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined]
-
-    query = Table.query
-
-    def query_one_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if index_name or hash_key is None:
-            return query(self, hash_key, *args, **kwargs)
-        partition = self.items.get(hash_key, {})
-        self.all_items = lambda: list(partition.values())  # type: ignore[method-assign]
-        try:
-            return query(self, hash_key, *args, **kwargs)
-        finally:
-            del self.all_items
-
-    Table.query = query_one_partition  # type: ignore[method-assign]
 
 
 def put_into_moto(table_name: str, items: list[dict[str, Any]]) -> None:
@@ -167,8 +134,8 @@ def main() -> None:
     parser.add_argument("--worker-sessions", type=int, default=1000)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    remove_moto_table_size_costs()
-    print("(moto in process; its whole-table costs removed, see remove_moto_table_size_costs)")
+    moto_speedups.install()
+    print("(moto in process; its whole-table costs removed, see scripts/moto_speedups.py)")
     with mock_aws():
         get_settings.cache_clear()
         settings = dataclasses.replace(get_settings(), purge_settle_seconds=0.0)

@@ -9,7 +9,7 @@
 4. A recorded hour of RDP at the real client's cadence (one chunk per 5 s, CHUNK_HOUR bytes each): its AWS
    requests by kind, and their cost and the storage cost at AWS's public us-east-1 prices.
 
-Usage: .venv/bin/python bench/recording_pipeline.py [--mib 200] [--chunk-kib 256]
+Usage: .venv/bin/python -m bench.recording_pipeline [--mib 200] [--chunk-kib 256]
 """
 
 from __future__ import annotations

@@ -44,6 +44,10 @@ def main() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
+    from scripts import moto_speedups
+
+    moto_speedups.install()  # transactions and queries cost what they cost on AWS, not O(table)
+
     app: WSGIApp = DomainDispatcherApplication(create_backend_app)
     if os.environ.get("LOCAL_S3_CREDENTIALS_CORS", "1") != "0":
         app = with_s3_credentials_cors(app)

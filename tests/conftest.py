@@ -19,6 +19,7 @@ from moto import mock_aws
 from chalicelib import aws, container
 from chalicelib.settings import get_settings
 from chalicelib.store import schema
+from scripts import moto_speedups
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-" + "x" * 32
@@ -78,7 +79,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def moto(env: None) -> Iterator[None]:
-    """moto in process, with the table and bucket of infra/resources.yaml."""
+    """moto in process, with the table and bucket of infra/resources.yaml (and without its whole-table costs:
+    scripts/moto_speedups.py)."""
+    moto_speedups.install()
     with mock_aws():
         session = aws.session()
         schema.ensure(session.client("dynamodb"), session.client("s3"), TABLE, BUCKET, ("http://127.0.0.1:8000",))
