@@ -140,8 +140,6 @@ class PurgeService:
                 continue  # held, deleted, purged or changed meanwhile: look again
         else:
             raise Unavailable(f"the {what} is changing, retry")
-        if kind == keys.SESSION and "recordingState" in meta:
-            self._repo.close_recording(item_id, self._now_ms())  # chunks and finalize answer 404 from now on
         self._start_worker()
         target = actions.file_session_target(item_id) if kind == keys.FILES else actions.session_target(item_id)
         self._log.record_done(caller, actions.DELETE, target, ip)

@@ -198,7 +198,8 @@ class RetentionService:
                 # size, fileSize stays the client's (docs/seekable-webm.md)
                 client_size = obj["key"] != keys.seekable_key(ids[obj["key"]])
                 if counted != obj["size"] and self._repo.resize(ids[obj["key"]], counted, obj["size"],
-                                                                rec is not None, set_file_size=client_size):
+                                                                rec is not None, set_file_size=client_size,
+                                                                has_retain=retain is not None):
                     report["driftRepaired"] += obj["size"] - counted
                     log.warning(json.dumps({"storageDrift": {"key": obj["key"], "counted": counted,
                                                              "stored": obj["size"]}}))

@@ -153,8 +153,9 @@ class PurgeRepository:
 
     # ---- single deletes ------------------------------------------------------------------------------------
     def hide(self, kind: str, meta: Mapping[str, Any], gen: int, at_ms: int) -> None:
-        """Take one session (or file session) out of every list and every read, uncount it and file its
-        deletion job, atomically; ConditionFailed if it is held, deleted, changed or its generation closed."""
+        """Take one session (or file session) out of every list and every read, uncount it, close its recording
+        and file its deletion job, atomically; ConditionFailed if it is held, deleted, changed or its generation
+        closed."""
         item_id = str(meta["id"])
         had_recording = bool(meta.get("hasRecording"))
         deltas = {"fileSessions": -1} if kind == keys.FILES else {"sessions": -1}
@@ -176,6 +177,9 @@ class PurgeRepository:
             {"Put": {"TableName": self._name, "Item": {
                 "PK": keys.JOBS_PK, "SK": keys.delete_job_sk(kind, item_id), "kind": "delete", "target": kind,
                 "id": item_id, "createdAt": at_ms, "closedAt": at_ms, "phase": "delete"}}},
+            # its recording closes in the same step: a chunk or a completion either commits before (and is
+            # deleted and uncounted with the session) or is refused, never counted for a deleted session
+            *([_close_recording_entry(self._name, item_id, at_ms)] if "recordingState" in meta else []),
         ])
 
     def rewind_audit(self, kind: str, gen: int, before: str) -> None:
@@ -275,14 +279,10 @@ class PurgeRepository:
         return generation.get_many(self._table, item_keys)
 
     def close_recording(self, session_id: str, now_ms: int) -> None:
+        update = _close_recording_entry(self._name, session_id, now_ms)["Update"]
+        del update["TableName"]
         try:
-            self._table.update_item(
-                Key={"PK": keys.session_pk(session_id), "SK": keys.REC},
-                UpdateExpression="SET #from = #state, #state = :purged, #at = :now",
-                ConditionExpression="attribute_exists(PK) AND #state <> :purged",
-                ExpressionAttributeNames={"#from": "purgedFrom", "#state": "state", "#at": "purgedAt"},
-                ExpressionAttributeValues={":purged": "purged", ":now": now_ms},
-            )
+            self._table.update_item(**update)
         except Exception as exc:
             if _condition_failed(exc):
                 return
@@ -349,6 +349,18 @@ class PurgeRepository:
                     raise translate(exc) from exc
                 self._sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311  (jitter)
         raise Unavailable("storage is busy, retry")
+
+
+def _close_recording_entry(table_name: str, session_id: str, now_ms: int) -> dict[str, Any]:
+    """REC refuses every further chunk, finalize, compaction and completion (state `purged`, the state it had
+    kept in `purgedFrom` for the worker)."""
+    return {"Update": {
+        "TableName": table_name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
+        "UpdateExpression": "SET #from = #state, #state = :purged, #at = :now",
+        "ConditionExpression": "attribute_exists(PK) AND #state <> :purged",
+        "ExpressionAttributeNames": {"#from": "purgedFrom", "#state": "state", "#at": "purgedAt"},
+        "ExpressionAttributeValues": {":purged": "purged", ":now": now_ms},
+    }}
 
 
 def _gen_condition(gen: int) -> str:

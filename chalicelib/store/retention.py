@@ -102,9 +102,11 @@ class RetentionRepository(PurgeRepository):
             raise translate(exc) from exc
 
     # ---- reconciliation ----------------------------------------------------------------------------------------
-    def resize(self, session_id: str, counted: int, actual: int, has_rec: bool, set_file_size: bool = True) -> bool:
-        """The bucket holds `actual` bytes where `counted` were counted: make the total and REC say so, and META's
-        fileSize when the object is the client's bytes (not the seekable rewrite of them)."""
+    def resize(self, session_id: str, counted: int, actual: int, has_rec: bool, set_file_size: bool = True,
+               has_retain: bool = False) -> bool:
+        """The bucket holds `actual` bytes where `counted` were counted: make the total, REC and RETAIN (what size
+        retention frees) say so, and META's fileSize when the object is the client's bytes (not the seekable
+        rewrite of them)."""
         pk = keys.session_pk(session_id)
         meta: dict[str, Any] = {"TableName": self._table.name, "Key": {"PK": pk, "SK": keys.META},
                                 "ConditionExpression": "hasRecording = :true",
@@ -120,6 +122,12 @@ class RetentionRepository(PurgeRepository):
                 "UpdateExpression": "SET #bytes = :actual", "ConditionExpression": "#bytes = :counted",
                 "ExpressionAttributeNames": {"#bytes": "bytes"},
                 "ExpressionAttributeValues": {":actual": actual, ":counted": counted}}})
+        if has_retain:
+            entries.append({"Update": {
+                "TableName": self._table.name, "Key": {"PK": pk, "SK": keys.RETAIN},
+                "UpdateExpression": "SET #bytes = :actual",
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleting)",
+                "ExpressionAttributeNames": {"#bytes": "bytes"}, "ExpressionAttributeValues": {":actual": actual}}})
         try:
             self._transact(entries)
         except ConditionFailed:

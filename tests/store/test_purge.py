@@ -293,3 +293,16 @@ def test_a_purge_after_one_that_died_before_moving_its_holds_counts_them_as_kept
     assert rig.api.get(f"/sessions/{loose}", ADMIN).status_code == 404
     assert rig.api.get(f"/sessions/{later}", ADMIN).status_code == 404
     assert rig.api.get(f"/sessions/{held}/recording", ADMIN).status_code == 302
+
+
+def test_hiding_a_session_closes_its_recording_in_the_same_transaction(rig):
+    """No moment exists in which a deleted session's recording still takes chunks or a completion (which would
+    count a recording for a session already uncounted)."""
+    session_id = rig.start()
+    assert rig.chunk(session_id, pattern(500)).status_code == 200
+    meta = rig.services.generations.visible_meta(keys.session_pk(session_id))
+    rig.services.purge._repo.hide(keys.SESSION, meta, 0, 1)  # the delete's one write, alone
+    rec = rig.rec(session_id)
+    assert rec["state"] == "purged" and rec["purgedFrom"] == "recording"
+    assert rig.chunk(session_id, b"late").status_code == 404
+    assert rig.finalize(session_id).status_code == 404

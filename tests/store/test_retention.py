@@ -104,6 +104,9 @@ def test_reconciliation_repairs_the_total_and_removes_orphan_objects(rig):
     assert report["driftRepaired"] == 500 and report["orphansDeleted"] == 1
     assert rig.storage() == 1000 + 2500
     assert rig.session(changed)["fileSize"] == 2500
+    assert rig.rec(changed)["bytes"] == 2500
+    retain = rig.table.get_item(Key={"PK": keys.session_pk(changed), "SK": keys.RETAIN})["Item"]
+    assert retain["bytes"] == 2500  # what size retention will count as freed
     assert sorted(objects(rig)) == sorted(keys.recording_key(s, "webm") for s in (kept, changed))
     again = sweep(rig)
     assert again["driftRepaired"] == 0 and again["orphansDeleted"] == 0
