@@ -8,8 +8,8 @@ service would have written them. The purge is timed and its AWS requests counted
 the same purge on the small table, measured in the same run: the request must make the same calls whatever the
 table holds. Then a purge that keeps `--holds` sessions on hold counts the requests the caller waits for in
 sequence, moving the holds one request at a time (the baseline) and 8 at once (the service). Then 1,000
-sessions, each with a finished recording (REC, RETAIN, S3 object), 3 commands and a pack
-of input events, are deleted by the worker, and its requests are counted.
+sessions, each with a finished recording (REC, RETAIN, S3 object), 3 commands and a pack of input events, are
+deleted by the worker, and its requests are counted. moto runs with scripts/moto_speedups.py.
 """
 
 from __future__ import annotations
