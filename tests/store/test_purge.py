@@ -245,23 +245,7 @@ def test_purge_needs_sessions_delete(rig, world):
     assert len(listed(rig)) == 6
 
 
-@pytest.fixture
-def no_moto_rollback_copies(monkeypatch):
-    """moto deep-copies the table for every item of every transaction (to roll back a failed one), so 200
-    transactions on a table of 100 sessions take over a minute. Nothing in the test below fails a transaction."""
-    import copy
-    import types
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    monkeypatch.setattr(models, "copy", types.SimpleNamespace(deepcopy=deepcopy))
-
-
-def test_a_purge_moves_more_holds_than_one_transaction_and_one_read_carry(rig, no_moto_rollback_copies):
+def test_a_purge_moves_more_holds_than_one_transaction_and_one_read_carry(rig):
     """105 holds: two BatchGetItem requests and three move transactions, sent side by side; every held session
     is moved, counted and listed, the rest purged."""
     held = [rig.start() for _ in range(105)]
