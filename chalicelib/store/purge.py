@@ -14,6 +14,7 @@ from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
 from chalicelib.store.dynamo import ConditionFailed, batch_write, concurrently, plain, translate
+from chalicelib.store.recordings import PURGED
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -359,7 +360,7 @@ def _close_recording_entry(table_name: str, session_id: str, now_ms: int) -> dic
         "UpdateExpression": "SET #from = #state, #state = :purged, #at = :now",
         "ConditionExpression": "attribute_exists(PK) AND #state <> :purged",
         "ExpressionAttributeNames": {"#from": "purgedFrom", "#state": "state", "#at": "purgedAt"},
-        "ExpressionAttributeValues": {":purged": "purged", ":now": now_ms},
+        "ExpressionAttributeValues": {":purged": PURGED, ":now": now_ms},
     }}
 
 

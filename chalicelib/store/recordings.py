@@ -363,23 +363,6 @@ class RecordingRepository:
             entries.append({"Put": {"TableName": self._name, "Item": open_marker(session_id, *next_task)}})
         return self._transact(entries) is None
 
-    def close_for_purge(self, session_id: str, now_ms: int) -> bool:
-        """Refuse every further chunk, finalize and compaction step: the session is being deleted. False when
-        there is no REC or it was closed for purge before."""
-        try:
-            self._table.update_item(
-                Key={"PK": keys.session_pk(session_id), "SK": keys.REC},
-                UpdateExpression="SET #purgedFrom = #state, #state = :purged, #purgedAt = :now",
-                ConditionExpression="attribute_exists(PK) AND #state <> :purged",
-                ExpressionAttributeNames=_names("#purgedFrom #state #purgedAt"),
-                ExpressionAttributeValues={":purged": PURGED, ":now": now_ms},
-            )
-        except Exception as exc:
-            if _condition_failed(exc):
-                return False
-            raise translate(exc) from exc
-        return True
-
     def switch_to_seekable(self, session_id: str, source: str, target: str, client_bytes: int, stored_bytes: int,
                            seekable: Mapping[str, Any]) -> bool:
         """Point the session at its verified seekable object, atomically with what counts its bytes: REC and

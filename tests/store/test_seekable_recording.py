@@ -15,6 +15,8 @@ from chalicelib.store import keys
 from tests import webm_fixtures as wf
 from tests.conftest import BUCKET
 from tests.store.recording_rig import ADMIN
+from tests.store.test_purge import DELETER, finished
+from tests.store.test_retention import sweep
 
 
 @pytest.fixture(scope="module")
@@ -71,20 +73,11 @@ def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig
     assert played.status_code == 200 and ".seekable.webm" in played.json["url"]
     # retention's reconciliation knows the seekable object: neither an orphan nor drift of the client's bytes
     rig.clock.advance(2 * 3600)
-    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-    report = rig.client.lambda_.invoke("retention_sweep", event).payload
+    report = sweep(rig)
     assert report["orphansDeleted"] == 0 and report["driftRepaired"] == 0
     assert rig.session(session_id)["fileSize"] == len(recording) and rig.storage() == len(stored)
     assert [o["Key"] for o in rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="recordings/")["Contents"]] == [
         keys.seekable_key(session_id)]
-
-
-def sweep_retention(rig: Any) -> dict[str, Any]:
-    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-    report: dict[str, Any] = rig.client.lambda_.invoke("retention_sweep", event).payload
-    return report
 
 
 def test_retention_deletes_the_seekable_object_and_all_the_bytes_it_counted(rig: Any, recording: bytes) -> None:
@@ -94,7 +87,7 @@ def test_retention_deletes_the_seekable_object_and_all_the_bytes_it_counted(rig:
     stored_size = rig.storage()
     rig.clock.advance(2 * 86_400)
     assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
-    report = sweep_retention(rig)
+    report = sweep(rig)
     assert report["recordingsByAge"] == 1 and report["bytesFreed"] == stored_size
     assert report["orphansDeleted"] == 0  # retention deleted the seekable object itself, not left it behind
     assert rig.storage() == 0
@@ -116,7 +109,7 @@ def test_reconciliation_moves_a_total_that_counted_the_client_bytes_to_the_store
                           ExpressionAttributeValues={":d": len(recording) - stored_size})
     assert rig.storage() == len(recording)
     rig.clock.advance(2 * 3600)
-    assert sweep_retention(rig)["driftRepaired"] == stored_size - len(recording)
+    assert sweep(rig)["driftRepaired"] == stored_size - len(recording)
     assert rig.storage() == stored_size
     assert rig.session(session_id)["fileSize"] == len(recording)
 
@@ -148,8 +141,6 @@ def test_a_recording_cut_short_is_indexed_and_keeps_every_byte(rig: Any, recordi
 
 
 def test_the_switch_counts_the_stored_size_once_and_never_after_an_expiry(rig: Any) -> None:
-    from tests.store.test_purge import DELETER, finished
-
     repo = rig.recordings._repo
     kept, expired = finished(rig, size=1000, seed=1), finished(rig, size=2000, seed=2)
     original, target = keys.recording_key(kept, "webm"), keys.seekable_key(kept)
@@ -164,7 +155,7 @@ def test_the_switch_counts_the_stored_size_once_and_never_after_an_expiry(rig: A
     rig.clock.advance(2 * 86_400)
     assert rig.api.put(f"/sessions/{kept}/hold", DELETER).status_code == 200  # kept out of the expiry below
     assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
-    assert sweep_retention(rig)["recordingsByAge"] == 1
+    assert sweep(rig)["recordingsByAge"] == 1
     assert rig.storage() == 1100
     # a rewrite that finishes after its recording expired changes nothing
     assert not repo.switch_to_seekable(expired, keys.recording_key(expired, "webm"), keys.seekable_key(expired),
