@@ -133,6 +133,19 @@ def wait_playable(stack: Stack, session_id: str, timeout: float = 15) -> dict[st
         time.sleep(0.2)
 
 
+def seekable_url(stack: Stack, session_id: str, timeout: float = 60) -> str:
+    """The playback URL once the sweep has rewritten the WebM with Duration and Cues (docs/seekable-webm.md): after
+    that nothing in the background changes the recording or the storage total any more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = requests.get(f"{stack.base}/sessions/{session_id}/recording", params={"redirect": "false"},
+                                headers=admin_headers(), timeout=10)
+        if response.status_code == 200 and ".seekable.webm" in response.json()["url"]:
+            return str(response.json()["url"])
+        time.sleep(0.5)
+    raise AssertionError("the sweep did not make the recording seekable in time")
+
+
 def start_session(stack: Stack, protocol: str, connection_id: str, user: str = USER) -> str:
     """A session owned by `user`, started as the gateway's proxy does (an admin token on the user's behalf)."""
     path = "/sessions/rdp-session" if protocol == "rdp" else "/sessions"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import requests
 
 from chalicelib.media.webm import rebuild
-from tests.browser.conftest import USER, Tab, admin_headers, second_shown, wait_playable
+from tests.browser.conftest import USER, Tab, admin_headers, second_shown, seekable_url, wait_playable
 from tests.http.conftest import Stack
 
 SECONDS = 5
@@ -93,20 +92,8 @@ def test_the_input_events_arrive_in_batches(recorded):
     assert expected[0][0] > 0 and expected[-1][0] < SECONDS + 1
 
 
-def seekable_url(recorded: Any) -> str:
-    """The playback URL once the sweep has rewritten the WebM with Duration and Cues (docs/seekable-webm.md)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        url: str = requests.get(f"{recorded.stack.base}/sessions/{recorded.session_id}/recording?redirect=false",
-                                headers=admin_headers(), timeout=10).json()["url"]
-        if ".seekable.webm" in url:
-            return url
-        time.sleep(1)
-    raise AssertionError("the recording was not made seekable within a minute")
-
-
 def test_the_gateway_ui_fetches_the_recording_into_a_blob_across_the_redirect(recorded, open_tab):
-    stored = requests.get(seekable_url(recorded), timeout=30).content
+    stored = requests.get(seekable_url(recorded.stack, recorded.session_id), timeout=30).content
     assert rebuild(stored) == recorded.data  # the client's exact bytes, rebuilt from the seekable object
     tab = open_tab(recorded.stack)
     fetched = tab.call("fetchRecording", recorded.session_id)

@@ -174,6 +174,7 @@
   // `learnDuration: false` seeks without first reading to the end when no duration is stated (what a user's seek
   // costs then). Times are milliseconds from setting `src` (`metadataMs`, `durationKnownMs`, each event's `ms`)
   // or from setting `currentTime` (each seek's `ms`); `startedAt` and each seek's `seekedAt` are Date.now().
+  // `durationLearnt`: the duration was not stated at metadata and a seek to the end had to learn it.
   async function playVideo({ sessionId, url, crossOrigin = "use-credentials", seekTo = [], timeoutMs = 15000,
                              learnDuration = true }) {
     const video = document.createElement("video");
@@ -198,6 +199,7 @@
       result.durationAtMetadata = String(video.duration);
       if (!Number.isFinite(video.duration) && learnDuration) {
         // MediaRecorder's WebM states no duration; a seek past the end makes Chromium read to the end and learn it
+        result.durationLearnt = true;
         const learnt = once(video, "seeked", timeoutMs);
         video.currentTime = Number.MAX_SAFE_INTEGER;
         await learnt;
