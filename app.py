@@ -3,6 +3,7 @@
 from chalice.app import Chalice, Rate, Request
 
 from chalicelib.api import audit_routes as audit
+from chalicelib.api import health_routes as health
 from chalicelib.api import purge_routes as purge
 from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
@@ -87,6 +88,11 @@ def delete_file_session(session_id):
 @app.route("/access-log", methods=["GET"])
 def access_log():
     return purge.list_access_log(request())
+
+
+@app.route("/health", methods=["GET"])
+def health_report():
+    return health.health(request())
 
 
 @app.route("/settings/recording", methods=["GET"])

@@ -11,6 +11,7 @@ from chalicelib import aws
 from chalicelib.domain import recordings
 from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.audit import AuditService, FileSessionService
+from chalicelib.domain.health import HealthService
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
@@ -23,6 +24,7 @@ from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.counters import Counters
 from chalicelib.store.exports import ExportStore
 from chalicelib.store.generations import Generations
+from chalicelib.store.health import HealthProbes
 from chalicelib.store.invoker import LambdaInvoker, ThreadInvoker, no_invoker
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import PurgeRepository
@@ -52,6 +54,7 @@ class Services:
     access_log: AccessLog
     purge: PurgeService
     retention: RetentionService
+    health: HealthService
 
 
 def build(settings: Settings, table: Table | None = None, s3: Any = None, invoker: Callable[[str], None] | None = None,
@@ -95,6 +98,8 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         retention=RetentionService(RetentionRepository(table, timing.get("sleep")), Generations(table), counters,
                                    objects, settings_repo, purge, settings, **({"clock": timing["clock"]}
                                                                               if "clock" in timing else {})),
+        health=HealthService(HealthProbes(table, s3, settings.bucket_name),
+                             lambda key: objects.presign(key, 60, "application/octet-stream", None), settings),
     )
 
 

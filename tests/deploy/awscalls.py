@@ -39,6 +39,7 @@ S3_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "ListObjects": (("s3:ListBucket", "bucket"),),
     "ListObjectsV2": (("s3:ListBucket", "bucket"),),
     "HeadBucket": (("s3:ListBucket", "bucket"),),
+    "GetBucketCors": (("s3:GetBucketCORS", "bucket"),),
     "ListObjectVersions": (("s3:ListBucketVersions", "bucket"),),
     "ListMultipartUploads": (("s3:ListBucketMultipartUploads", "bucket"),),
     "HeadObject": (("s3:GetObject", "object"),),

@@ -247,6 +247,8 @@ ROWS: list[Row] = [
         expect(404, owner=200, view_any=200), note="404, not 403: never reveal that a session exists"),
     Row("GET", "/settings/recording", lambda w: Call("GET", "/settings/recording"),
         expect(403, manage=200)),
+    Row("GET", "/health", lambda w: Call("GET", "/health"), expect(403, manage=200),
+        note="the deployment's configuration is for those who manage it"),
     Row("PUT", "/settings/recording", lambda w: Call("PUT", "/settings/recording", {"enabled": True}),
         expect(403, manage=200)),
     Row("PUT", "/connections/{connection_id}",
