@@ -1,6 +1,6 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
-from chalice.app import Chalice, Rate, Request
+from chalice.app import Rate, Request
 
 from chalicelib.api import audit_routes as audit
 from chalicelib.api import purge_routes as purge
@@ -8,9 +8,9 @@ from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
-from chalicelib.api.http import middleware
+from chalicelib.api.http import ServiceApp, middleware
 
-app = Chalice(app_name="session-audit")
+app = ServiceApp(app_name="session-audit")  # Chalice; each view maps domain errors to HTTP (api/errors.at_boundary)
 app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
 app.register_middleware(middleware, "http")
 

@@ -1,10 +1,11 @@
-"""The HTTP edge: authentication of every data route and error mapping, as one Chalice middleware."""
+"""The HTTP edge: the app class whose views map errors at the boundary, and one Chalice middleware that
+authenticates every data route and gives every answer the service's error shape."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from chalice.app import Request, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.api import errors
 from chalicelib.api.auth import authenticate
@@ -14,6 +15,20 @@ from chalicelib.domain.access import Caller
 # Routes anyone may fetch: the viewer's static files and the API document. Everything else needs a token.
 PUBLIC_ROUTES = frozenset({"/", "/openapi.yaml", "/viewer/{name}", "/viewer/vendor/{name}"})
 _CALLER = "sessionAuditCaller"
+
+
+class ServiceApp(Chalice):
+    """Chalice, with every route's view wrapped by `errors.at_boundary` as it is registered, so that a domain error
+    (a plain exception) answers with its status instead of Chalice's generic 500 (see at_boundary for why)."""
+
+    def route(self, path: str, **kwargs: Any) -> Callable[..., Any]:
+        register = super().route(path, **kwargs)
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            register(errors.at_boundary(view))
+            return view
+
+        return decorate
 
 
 def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
