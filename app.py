@@ -154,8 +154,9 @@ def recording_chunk(session_id):
     return recordings.chunk(request(), session_id)
 
 
+# no text/plain: a page of any site may send that without asking (the recorder's finalize sends no body at all)
 @app.route("/sessions/{session_id}/recording/finalize", methods=["POST"],
-           content_types=["application/json", "application/octet-stream", "text/plain"])
+           content_types=["application/json", "application/octet-stream"])
 def recording_finalize(session_id):
     return recordings.finalize(request(), session_id)
 

@@ -209,6 +209,8 @@ def fuzz(
     known_path_values: Mapping[str, str] | None = None,
     excluded_checks: Iterable[Callable[..., Any]] = (),
     shrink: bool = True,
+    headers: Mapping[str, str] | None = None,
+    additional_checks: Iterable[Callable[..., Any]] = (),
 ) -> int:
     """Send up to `max_examples` generated requests to one operation and check every answer.
 
@@ -216,9 +218,10 @@ def fuzz(
     schema-violating requests refused, schema-valid ones accepted, auth not ignored) plus error_shape. Raises on the
     first failing case (shrunk to a small one unless shrink=False); returns how many requests were sent.
     In positive mode, known_path_values (e.g. a session the caller owns) are used for about half of the cases, so
-    the fuzzer reaches past the 404s of made-up ids.
+    the fuzzer reaches past the 404s of made-up ids. `headers` replaces the bearer header (e.g. the cookie and the
+    headers of a cross-site request); `additional_checks` run after the others.
     """
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = dict(headers) if headers is not None else {"Authorization": f"Bearer {token}"} if token else {}
     strategy = schema_op.as_strategy(generation_mode=mode)
     path_names = {p.name for p in schema_op.path_parameters}
     known = {k: v for k, v in (known_path_values or {}).items() if k in path_names}
@@ -226,7 +229,7 @@ def fuzz(
         strategy = st.one_of(strategy, schema_op.as_strategy(generation_mode=mode, path_parameters=known))
     sent = [0]
     excluded = list(excluded_checks)
-    checks: list[Callable[..., Any]] = [error_shape, redirect_shape]
+    checks: list[Callable[..., Any]] = [error_shape, redirect_shape, *additional_checks]
     if ignored_auth not in excluded:
         enforced: set[str] = set()
 

@@ -9,6 +9,7 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.api import errors
 from chalicelib.api.auth import authenticate
+from chalicelib.api.origins import refuse_cross_site
 from chalicelib.container import services
 from chalicelib.domain.access import Caller
 
@@ -32,12 +33,20 @@ class ServiceApp(Chalice):
 
 
 def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    public = request.context.get("resourcePath") in PUBLIC_ROUTES
+
     def handle() -> Response:
-        if request.context.get("resourcePath") not in PUBLIC_ROUTES:
-            request.context[_CALLER] = authenticate(request.headers, services().settings)
+        if not public:
+            settings = services().settings
+            request.context[_CALLER] = authenticate(request.headers, settings)
+            refuse_cross_site(request.method, request.headers, settings)
         return get_response(request)
 
-    return errors.guarded(handle)
+    response = errors.guarded(handle)
+    if not public:
+        # what a token reads (audit records, exports, the access log...) is never kept by a browser or a proxy
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def caller(request: Request) -> Caller:
