@@ -1,6 +1,6 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
-from chalice.app import Chalice, Rate, Request
+from chalice.app import Rate, Request
 
 from chalicelib.api import audit_routes as audit
 from chalicelib.api import health_routes as health
@@ -9,9 +9,9 @@ from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
-from chalicelib.api.http import middleware
+from chalicelib.api.http import ServiceApp, middleware
 
-app = Chalice(app_name="session-audit")
+app = ServiceApp(app_name="session-audit")  # Chalice; each view maps domain errors to HTTP (api/errors.at_boundary)
 app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
 app.register_middleware(middleware, "http")
 
@@ -160,8 +160,9 @@ def recording_chunk(session_id):
     return recordings.chunk(request(), session_id)
 
 
+# no text/plain: a page of any site may send that without asking (the recorder's finalize sends no body at all)
 @app.route("/sessions/{session_id}/recording/finalize", methods=["POST"],
-           content_types=["application/json", "application/octet-stream", "text/plain"])
+           content_types=["application/json", "application/octet-stream"])
 def recording_finalize(session_id):
     return recordings.finalize(request(), session_id)
 

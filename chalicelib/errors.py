@@ -1,17 +1,12 @@
-"""Domain errors. The API layer maps each to its HTTP status in one place (chalicelib/api/errors.py).
-
-They subclass ChaliceUnhandledError because that is Chalice's documented way to let an exception raised in a
-view reach the middleware instead of being turned into a 500 by the framework.
-"""
+"""Domain errors: plain exceptions the domain and the store raise. Nothing here knows about HTTP frameworks; the
+API layer maps each to its HTTP status in one place (chalicelib/api/errors.py), using `status`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import ChaliceUnhandledError
 
-
-class ServiceError(ChaliceUnhandledError):
+class ServiceError(Exception):
     status = 500
 
     def __init__(self, message: str, **extra: Any) -> None:

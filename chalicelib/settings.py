@@ -35,8 +35,12 @@ class Settings:
     jwt_secret: str
     role_permissions: Mapping[str, frozenset[str]] = field(default_factory=lambda: DEFAULT_ROLE_PERMISSIONS)
     playback_origins: tuple[str, ...] = ()
-    # where presigned recording URLs point: the viewer's Content-Security-Policy lets media and fetches go there
-    storage_origin: str = "https://*.amazonaws.com"
+    # token checks (README, Authentication): clock skew allowed on exp, nbf and iat; aud and iss when configured
+    jwt_leeway_seconds: int = 60
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    # the browser tests' page (viewer/browser-check.*) is served only where this is set: the local stack sets it
+    serve_test_pages: bool = False
     kms_key_id: str | None = None
     presign_ttl_seconds: int = 3600
     finalize_grace_seconds: float = 3.0
@@ -106,19 +110,19 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _origin(endpoint: str | None) -> str:
-    """The origin of a configured S3 endpoint (an emulator's); S3 itself when none is."""
+def _check_endpoint(endpoint: str | None) -> None:
+    """A configured S3 endpoint (an emulator's) must be an http(s) URL: boto3 would fail only at the first call."""
     if not endpoint:
-        return Settings.storage_origin
+        return
     from urllib.parse import urlsplit
 
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError("AWS_ENDPOINT_URL(_S3) must be an http(s) URL")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
+    _check_endpoint(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"))
     origins = tuple(o.strip().rstrip("/") for o in env.get("PLAYBACK_ORIGINS", "").split(",") if o.strip())
     return Settings(
         table_name=_required(env, "TABLE_NAME"),
@@ -126,7 +130,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         jwt_secret=_required(env, "JWT_SECRET"),
         role_permissions=_role_permissions(env.get("ROLE_PERMISSIONS")),
         playback_origins=origins,
-        storage_origin=_origin(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")),
+        jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 60),
+        jwt_audience=env.get("JWT_AUDIENCE") or None,
+        jwt_issuer=env.get("JWT_ISSUER") or None,
+        serve_test_pages=env.get("SERVE_TEST_PAGES", "") == "1",
         kms_key_id=env.get("KMS_KEY_ID") or None,
         presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60),
         finalize_grace_seconds=_float(env, "FINALIZE_GRACE_SECONDS", 3.0),

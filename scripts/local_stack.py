@@ -71,6 +71,7 @@ def environment() -> dict[str, str]:
     # that may still write into what a purge hid) is short here, so a purge is done within seconds
     env.setdefault("WORKER_INVOKE", "thread")
     env.setdefault("PURGE_SETTLE_SECONDS", "5")
+    env.setdefault("SERVE_TEST_PAGES", "1")  # the browser tests' page (viewer/browser-check.html): local only
     env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     if not env.get("JWT_SECRET"):
         env["JWT_SECRET"] = _dev_secret()

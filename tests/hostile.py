@@ -209,6 +209,9 @@ def fuzz(
     known_path_values: Mapping[str, str] | None = None,
     excluded_checks: Iterable[Callable[..., Any]] = (),
     shrink: bool = True,
+    headers: Mapping[str, str] | None = None,
+    additional_checks: Iterable[Callable[..., Any]] = (),
+    cookie_token: str | None = None,
 ) -> int:
     """Send up to `max_examples` generated requests to one operation and check every answer.
 
@@ -216,9 +219,11 @@ def fuzz(
     schema-violating requests refused, schema-valid ones accepted, auth not ignored) plus error_shape. Raises on the
     first failing case (shrunk to a small one unless shrink=False); returns how many requests were sent.
     In positive mode, known_path_values (e.g. a session the caller owns) are used for about half of the cases, so
-    the fuzzer reaches past the 404s of made-up ids.
+    the fuzzer reaches past the 404s of made-up ids. `headers` replaces the bearer header (e.g. the headers of a
+    cross-site request); `cookie_token` is sent as the gatwy_token cookie of every case (in place of the one the
+    document's cookie scheme makes Schemathesis generate); `additional_checks` run after the others.
     """
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = dict(headers) if headers is not None else {"Authorization": f"Bearer {token}"} if token else {}
     strategy = schema_op.as_strategy(generation_mode=mode)
     path_names = {p.name for p in schema_op.path_parameters}
     known = {k: v for k, v in (known_path_values or {}).items() if k in path_names}
@@ -226,7 +231,7 @@ def fuzz(
         strategy = st.one_of(strategy, schema_op.as_strategy(generation_mode=mode, path_parameters=known))
     sent = [0]
     excluded = list(excluded_checks)
-    checks: list[Callable[..., Any]] = [error_shape, redirect_shape]
+    checks: list[Callable[..., Any]] = [error_shape, redirect_shape, *additional_checks]
     if ignored_auth not in excluded:
         enforced: set[str] = set()
 
@@ -247,6 +252,9 @@ def fuzz(
               suppress_health_check=list(HealthCheck), print_blob=False)
     def run(case: Any) -> None:
         sent[0] += 1
+        if cookie_token is not None:  # the cookie alone: no bearer header the document's scheme made up either
+            case.cookies = {**(case.cookies or {}), "gatwy_token": cookie_token}
+            case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         # Never follow a redirect: the answer under test is the service's 302 (its Location checked by
         # redirect_shape), not S3's object, which the document does not describe (and fetching it is no API call)
         response = case.call(base_url=base_url, headers=headers, timeout=15, allow_redirects=False)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Callable
 
-from chalice.app import Response
+from chalice.app import ChaliceError, Response
 
 from chalicelib.errors import ServiceError
 from chalicelib.settings import ConfigError
@@ -44,3 +45,25 @@ def guarded(handler: Callable[[], Response]) -> Response:
         return normalized(handler())
     except Exception as exc:  # the one place every failure is mapped to HTTP
         return from_exception(exc)
+
+
+def at_boundary(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A view whose exceptions become their answers here, at the API's boundary.
+
+    Chalice lets only its own `ChaliceUnhandledError` leave a view for the middleware; any other exception it
+    turns into its own 500 there, and the middleware never sees what it was. Domain errors are plain exceptions
+    (the domain and the store do not import Chalice), so every view is wrapped (http.ServiceApp) and maps them
+    itself. Chalice's own errors still go to Chalice, which answers them with their status (then `normalized`).
+    """
+
+    @functools.wraps(view)
+    def answered(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ChaliceError:
+            raise
+        except Exception as exc:
+            return from_exception(exc)
+
+    answered.at_boundary = True  # type: ignore[attr-defined]  # what tests/unit/test_error_mapping.py checks
+    return answered

@@ -1,8 +1,9 @@
 """A file session's export: JSON (the session and its events) or CSV, one row per event.
 
-The CSV is written by the csv module (quoting commas, quotes and line breaks) and is safe to open in a
-spreadsheet: a cell that starts with = + - @, a tab or a carriage return would be read as a formula there, so it
-is prefixed with an apostrophe (OWASP's advice on CSV injection).
+The CSV is written by the csv module with every cell quoted, and is safe to open in a spreadsheet: a cell that
+starts with = + - @, a tab or a carriage return would be read as a formula there, so it is prefixed with an
+apostrophe (OWASP's advice on CSV injection); and a spreadsheet that splits on another separator (`;` in much of
+Europe) would find `x;=1+1` an unquoted cell `=1+1` unless every cell is quoted.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def detail_text(detail: Any) -> str:
 
 def csv_text(session: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)  # the excel dialect: minimal quoting, \r\n row ends (RFC 4180)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # the excel dialect: \r\n row ends (RFC 4180)
     writer.writerow(CSV_COLUMNS)
     fixed = (session.get("id"), session.get("connectionName"), session.get("username"), session.get("protocol"),
              session.get("startedAt"), session.get("endedAt"))

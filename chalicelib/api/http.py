@@ -1,13 +1,15 @@
-"""The HTTP edge: authentication of every data route and error mapping, as one Chalice middleware."""
+"""The HTTP edge: the app class whose views map errors at the boundary, and one Chalice middleware that
+authenticates every data route and gives every answer the service's error shape."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from chalice.app import Request, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.api import errors
 from chalicelib.api.auth import authenticate
+from chalicelib.api.origins import refuse_cross_site
 from chalicelib.container import services
 from chalicelib.domain.access import Caller
 
@@ -16,13 +18,35 @@ PUBLIC_ROUTES = frozenset({"/", "/openapi.yaml", "/viewer/{name}", "/viewer/vend
 _CALLER = "sessionAuditCaller"
 
 
+class ServiceApp(Chalice):
+    """Chalice, with every route's view wrapped by `errors.at_boundary` as it is registered, so that a domain error
+    (a plain exception) answers with its status instead of Chalice's generic 500 (see at_boundary for why)."""
+
+    def route(self, path: str, **kwargs: Any) -> Callable[..., Any]:
+        register = super().route(path, **kwargs)
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            register(errors.at_boundary(view))
+            return view
+
+        return decorate
+
+
 def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    public = request.context.get("resourcePath") in PUBLIC_ROUTES
+
     def handle() -> Response:
-        if request.context.get("resourcePath") not in PUBLIC_ROUTES:
-            request.context[_CALLER] = authenticate(request.headers, services().settings)
+        if not public:
+            settings = services().settings
+            request.context[_CALLER] = authenticate(request.headers, settings)
+            refuse_cross_site(request.method, request.headers, settings)
         return get_response(request)
 
-    return errors.guarded(handle)
+    response = errors.guarded(handle)
+    if not public:
+        # what a token reads (audit records, exports, the access log...) is never kept by a browser or a proxy
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def caller(request: Request) -> Caller:

@@ -26,19 +26,57 @@ def valid_id(value: Any, what: str = "id") -> str:
 
 
 def json_body(raw: bytes | str | None, content_type: str | None) -> Any:
-    media = (content_type or "application/json").split(";")[0].strip().lower()
+    """The parsed JSON body. A body without a Content-Type is not taken as JSON: only a page that could also send
+    it across sites without asking (a form, a text/plain fetch) would leave the type out."""
+    media = (content_type or "").split(";")[0].strip().lower()
     if media != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
     if not raw:
         raise BadRequest("a JSON body is required")
     try:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        parsed = json.loads(text)
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not UTF-8") from exc
     except ValueError as exc:
         raise BadRequest("body is not valid JSON") from exc
     except RecursionError as exc:  # json.loads recurses once per nesting level: "[" * 100000 exhausts the stack
         raise BadRequest("body is nested too deeply") from exc
+    return without_lone_surrogates(parsed) if _SURROGATE_ESCAPE.search(text) else parsed
+
+
+# A JSON text can name a UTF-16 surrogate by escape ("\ud800"); json.loads joins a valid pair into one character
+# and leaves a lone one in the string, which no UTF-8 encoder (boto3's, DynamoDB's) accepts. JavaScript makes them
+# when it cuts a string between the two halves of a pair, and SMB names can hold them.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys too) replaced by U+FFFD, as a UTF-8 decoder
+    replaces bytes it cannot read. Iterative: the parser accepts nesting deeper than a recursion would."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(REPLACEMENT, value)
+    root = [value]
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = _SURROGATE.sub(REPLACEMENT, item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            for key in [k for k in node if _SURROGATE.search(k)]:
+                node[_SURROGATE.sub(REPLACEMENT, key)] = node.pop(key)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    node[key] = _SURROGATE.sub(REPLACEMENT, item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+    return root[0]
 
 
 def json_object(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chalice.app import Response
 
+from chalicelib.container import services
 from chalicelib.errors import BadRequest, NotFound
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -24,6 +26,9 @@ TYPES = {
 PAGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}(?:\.[a-z0-9_-]{1,20})?\.(?:html|js|css)")
 # The player's dist files, copied from node_modules by `make viewer-vendor` (see viewer/package.json).
 VENDOR_FILES = frozenset({"asciinema-player.min.js", "asciinema-player.css"})
+# The browser tests' page (docs/browser-tests.md): a recorder and player harness, served only where
+# SERVE_TEST_PAGES=1 (the local stack), never by a deployment.
+TEST_PAGES = frozenset({"browser-check.html", "browser-check.js"})
 
 
 def openapi() -> Response:
@@ -38,7 +43,12 @@ def index() -> Response:
 
 
 def viewer_file(name: str) -> Response:
-    return _serve(VIEWER, _valid(name), "no-cache")
+    if _valid(name) in TEST_PAGES:
+        from chalicelib.settings import get_settings
+
+        if not get_settings().serve_test_pages:
+            raise NotFound("no such file")
+    return _serve(VIEWER, name, "no-cache")
 
 
 def vendor_file(name: str) -> Response:
@@ -51,6 +61,17 @@ def _valid(name: str) -> str:
     if not PAGE_NAME.fullmatch(name):
         raise BadRequest("a file name is one segment of a-z, 0-9, '_', '-' and dots, ending .html, .js or .css")
     return name
+
+
+def storage_origin() -> str:
+    """The origin the presigned playback and export URLs point at: the bucket's own (or the emulator's), asked
+    of the S3 client that signs them, so it follows the endpoint, the region and the addressing style exactly.
+    Signing is local work: nothing is sent to S3."""
+    svc = services()
+    url = svc.s3.generate_presigned_url("get_object", Params={"Bucket": svc.settings.bucket_name, "Key": "csp"},
+                                        ExpiresIn=60)
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def content_security_policy(storage_origin: str) -> str:
@@ -80,9 +101,7 @@ def _serve(folder: Path, name: str, cache: str) -> Response:
     headers: dict[str, str | list[str]] = {
         "Content-Type": TYPES[Path(name).suffix], "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
     if path.suffix == ".html":
-        from chalicelib.settings import get_settings
-
-        headers["Content-Security-Policy"] = content_security_policy(get_settings().storage_origin)
+        headers["Content-Security-Policy"] = content_security_policy(storage_origin())
     return Response(body=_read(path).decode("utf-8"), status_code=200, headers=headers)
 
 

@@ -323,7 +323,7 @@ def test_file_session_events_and_exports(viewer: Callable[..., Viewer], demo: De
         assert saved == expected.content
         if export_format == "csv":
             lines = saved.decode().splitlines()
-            assert lines[0].startswith("session_id,connection,username,protocol") and len(lines) == 10
+            assert lines[0].startswith('"session_id","connection","username","protocol"') and len(lines) == 10
         else:
             assert [e["path"] for e in json.loads(saved)["events"]] == [e["path"] for e in events]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from schemathesis import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from tests import hostile
 from tests.conftest import ROOT, make_token
@@ -97,6 +97,35 @@ def test_fuzz(stack, fuzzer, caller, mode, operation):
         max_examples=EXAMPLES[caller],
         known_path_values=hostile.known_path_values(operation.path, fuzzer.records[caller]),
         excluded_checks=EXCUSED.get(operation.label, {}),
+    )
+    assert sent >= 1
+
+
+CHANGES = [op for op in OPERATIONS if op.method.upper() in ("POST", "PUT", "DELETE", "PATCH")]
+
+
+def refused_as_cross_site(ctx, response, case) -> None:
+    """A Schemathesis check: a change that carries only the cookie and comes from another site is a 403."""
+    if response.status_code != 403:
+        raise AssertionError(f"a cross-site cookie-only {case.method} answered {response.status_code}, not 403")
+
+
+@pytest.mark.parametrize("operation", CHANGES, ids=lambda op: op.label)
+def test_fuzz_cross_site_cookie_changes(stack, fuzzer, operation):
+    # the admin's token in the cookie, as a page of another site would make the browser send it: whatever the
+    # request (valid or not), it is refused before anything is read from it
+    sent = hostile.fuzz(
+        hostile.schema_operation(SCHEMA, operation),
+        stack.base,
+        token=None,
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://elsewhere.example"},
+        cookie_token=fuzzer.tokens["admin"],
+        mode=GenerationMode.POSITIVE,
+        max_examples=6,
+        known_path_values=hostile.known_path_values(operation.path, fuzzer.records["admin"]),
+        # valid data is refused here on purpose, and the credential is the cookie, not a header to drop
+        excluded_checks=[positive_data_acceptance, ignored_auth],
+        additional_checks=[refused_as_cross_site],
     )
     assert sent >= 1
 

@@ -20,7 +20,7 @@ from app import app
 from chalicelib import container
 from chalicelib.settings import get_settings
 from tests import hostile
-from tests.conftest import SECRET, make_token
+from tests.conftest import ROOT, SECRET, make_token
 from tests.hostile import CALLERS, Call, Expect, Row
 
 OWNER = "owner"
@@ -232,7 +232,7 @@ ROWS: list[Row] = [
         expect(200, none=200, bad=200), note="public: the viewer's page, which signs in by itself"),
     Row("GET", "/openapi.yaml", lambda w: Call("GET", "/openapi.yaml", content_type=None),
         expect(200, none=200, bad=200), note="public: the API document"),
-    Row("GET", "/viewer/{name}", lambda w: Call("GET", "/viewer/browser-check.html", content_type=None),
+    Row("GET", "/viewer/{name}", lambda w: Call("GET", "/viewer/viewer.js", content_type=None),
         expect(200, none=200, bad=200), note="public: the viewer's pages call the API with the cookie themselves"),
     Row("GET", "/viewer/vendor/{name}", lambda w: Call("GET", "/viewer/vendor/asciinema-player.css", content_type=None),
         expect(200, none=200, bad=200), note="public: the player's files"),
@@ -378,3 +378,60 @@ def test_matrix(api, recording_on, quick_finalize, row):
     verdicts = hostile.run_matrix(api, [row], TOKENS, world_maker(api))
     assert len(verdicts) == len(CALLERS)
     assert hostile.matrix_failures(verdicts) == []
+
+
+# The edge's rules on every state-changing row (issue 15): a change that carries only the cookie and comes from
+# another site is a 403 that writes nothing, while from this site the cookie gets what the bearer token gets; and a
+# JSON body without its Content-Type is a 415 that writes nothing. Each is checked as the first caller the row lets
+# through, so a refusal cannot be a missing permission.
+CHANGE_ROWS = [row for row in ROWS if row.method in ("POST", "PUT", "DELETE", "PATCH")]
+CROSS_SITE = [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://elsewhere.example"}]
+
+
+def first_allowed(row: Row) -> str:
+    return next(c for c in CALLERS if 200 <= hostile.expected(row.expect[c]).status < 300)
+
+
+def nothing_written(row: Row, response: Any, world: World) -> bool:
+    """After a refused change: the probes that look at the world (not at the answer) find nothing new."""
+    if row.reveals is file_session_created_for_owner:  # the refused first batch must not have created it
+        return world.api.get(f"/file-sessions/{world.file_session_id}/events", ADMIN).status_code == 404
+    if row.reveals in (stored_command, stored_input_event, stored_file_event, stored_chunk):
+        return not row.reveals(response, world)
+    if row.reveals is finalized_owners_recording:
+        return world.recording_state() == "recording"
+    return True  # the answer alone told (created_for_owner): a 403 carries no session id
+
+
+@pytest.mark.parametrize("row", CHANGE_ROWS, ids=lambda row: row.label)
+def test_matrix_cross_site_cookie_changes_are_403(api, recording_on, quick_finalize, row):
+    caller = first_allowed(row)
+    want = hostile.expected(row.expect[caller])
+    for where in [*CROSS_SITE, {"Sec-Fetch-Site": "same-origin"}]:
+        world = world_maker(api)()
+        call = row.build(world)
+        cookie = {"Cookie": f"theme=dark mode; gatwy_token={TOKENS[caller]}", **where}
+        response = api.call(call.method, call.path, None, call.body, content_type=call.content_type, headers=cookie)
+        assert hostile.error_problems(response.status_code, response.headers.get("Content-Type"),
+                                      response.body or b"") == []
+        if where in CROSS_SITE:
+            assert response.status_code == 403, (caller, where, response.body)
+            assert nothing_written(row, response, world), (caller, where)
+            continue
+        assert response.status_code == want.status, (caller, where, response.body)  # the cookie works from here
+        if want.reveals is not None and row.reveals is not None:
+            assert row.reveals(response, world) == want.reveals, (caller, where)
+
+
+JSON_ROUTES = {(op.path, op.method) for op in hostile.operations(hostile.load_document(ROOT / "docs" / "openapi.yaml"))
+               if op.takes_json}
+
+
+@pytest.mark.parametrize("row", [r for r in CHANGE_ROWS if r.route in JSON_ROUTES], ids=lambda row: row.label)
+def test_matrix_json_bodies_need_their_content_type(api, recording_on, quick_finalize, row):
+    world = world_maker(api)()
+    call = row.build(world)
+    caller = first_allowed(row)
+    response = api.call(call.method, call.path, TOKENS[caller], call.body, content_type=None)
+    assert response.status_code == 415, response.body
+    assert nothing_written(row, response, world)

@@ -10,8 +10,17 @@ from chalicelib.errors import BadRequest, NotFound
 PAGES = sorted(p.name for p in static_routes.VIEWER.iterdir() if p.is_file())
 
 
+@pytest.fixture
+def test_pages(monkeypatch):
+    """The browser tests' page served, as on the local stack (SERVE_TEST_PAGES=1)."""
+    from chalicelib.settings import get_settings
+
+    monkeypatch.setenv("SERVE_TEST_PAGES", "1")
+    get_settings.cache_clear()
+
+
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_of_the_folder_is_served_with_its_type(api, name):
+def test_every_page_of_the_folder_is_served_with_its_type(api, test_pages, name):
     response = api.get(f"/viewer/{name}", content_type=None)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == static_routes.TYPES["." + name.rsplit(".", 1)[1]]
@@ -32,29 +41,34 @@ def test_the_player_files_are_served(api, name, content_type):
 
 
 @pytest.mark.parametrize("path", ["/", "/viewer/browser-check.html"])
-def test_pages_carry_a_content_security_policy_naming_the_storage_origin(api, path):
+def test_pages_carry_a_content_security_policy_naming_the_storage_origin(api, test_pages, path):
     policy = api.get(path, content_type=None).headers["Content-Security-Policy"]
     directives = dict(d.split(" ", 1) for d in policy.split("; "))
     assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
     assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
-    # the tests' emulator has no endpoint URL: presigned URLs point at S3 itself
-    assert directives["media-src"].endswith("https://*.amazonaws.com")
-    assert directives["connect-src"] == "'self' https://*.amazonaws.com"
+    # the tests' emulator has no endpoint URL: presigned URLs point at the bucket's own origin on S3
+    assert directives["media-src"].endswith("https://session-audit-test.s3.amazonaws.com")
+    assert directives["connect-src"] == "'self' https://session-audit-test.s3.amazonaws.com"
 
 
 def test_scripts_and_styles_carry_no_policy(api):
     assert "Content-Security-Policy" not in api.get("/viewer/viewer.js", content_type=None).headers
 
 
-def test_the_storage_origin_follows_the_s3_endpoint():
-    from chalicelib.settings import ConfigError, load_settings
+def test_the_storage_origin_follows_the_s3_endpoint(moto, monkeypatch):
+    from chalicelib import aws, container
+    from chalicelib.settings import ConfigError, get_settings, load_settings
 
+    assert static_routes.storage_origin() == "https://session-audit-test.s3.amazonaws.com"
+    for env, origin in ({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000/"}, "http://127.0.0.1:5000"), (
+            {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "https://s3.local:9"}, "https://s3.local:9"):
+        for name, value in {"S3_ADDRESSING_STYLE": "path", **env}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        aws.reset()
+        container.use(None)
+        assert static_routes.storage_origin() == origin
     base = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": "s" * 32}
-    assert load_settings(base).storage_origin == "https://*.amazonaws.com"
-    assert load_settings({**base, "AWS_ENDPOINT_URL": "http://127.0.0.1:5000/"}).storage_origin == \
-        "http://127.0.0.1:5000"
-    assert load_settings({**base, "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "https://s3.local:9"}
-                         ).storage_origin == "https://s3.local:9"
     with pytest.raises(ConfigError):
         load_settings({**base, "AWS_ENDPOINT_URL": "ftp://x"})
 

@@ -50,7 +50,7 @@ def test_role_permissions_are_configurable():
 
 @pytest.mark.parametrize("token", [
     make_token("u", secret="another-secret-" + "y" * 32),
-    jwt.encode({"userId": "u", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256"),
+    jwt.encode({"userId": "u", "exp": int(time.time()) - 61}, SECRET, algorithm="HS256"),  # past the 60 s leeway
     jwt.encode({"userId": "u"}, SECRET, algorithm="HS256"),  # no exp
     jwt.encode({"userId": "u", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512"),
     unsigned({"userId": "u", "role": "admin", "exp": int(time.time()) + 60}),

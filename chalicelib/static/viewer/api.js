@@ -66,10 +66,15 @@ export function cleanToken(pasted) {
   return token;
 }
 
+// The first gatwy_token cookie, read exactly as the API reads the Cookie header (chalicelib/api/auth.py,
+// cookie_value), so that with two of them the page and the API pick the same one.
 export function readToken() {
   for (const part of document.cookie.split(";")) {
-    const [name, ...rest] = part.trim().split("=");
-    if (name === COOKIE) return rest.join("=") || null;
+    const [name, ...rest] = part.split("=");
+    if (!rest.length || name.trim() !== COOKIE) continue;
+    let value = rest.join("=").trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    return value || null;
   }
   return null;
 }
