@@ -50,6 +50,11 @@ def write_all(table: Table, items: Sequence[Item], sleep: Any = time.sleep) -> i
                        max_rounds=_MAX_UNPROCESSED_ROUNDS, max_backoff=1.0)
 
 
+def _doc_items(pk: str, kind: str, docs: Sequence[tuple[str, dict[str, Any]]]) -> list[Item]:
+    """Items of partition `pk` that keep one record each as compact JSON text, by sort key."""
+    return [{"PK": pk, "SK": sk, "kind": kind, "doc": compact(doc)} for sk, doc in docs]
+
+
 class AuditRepository:
     """Commands and packed input events, in their session's partition."""
 
@@ -57,17 +62,10 @@ class AuditRepository:
         self._table = table
 
     def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord]) -> None:
-        pk = keys.session_pk(session_id)
-        items = [
-            {
-                "PK": pk,
-                "SK": keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index),
-                "kind": "command",
-                "doc": compact(records.command_doc(command)),
-            }
+        write_all(self._table, _doc_items(keys.session_pk(session_id), "command", [
+            (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
-        ]
-        write_all(self._table, items)
+        ]))
 
     def commands(self, session_id: str) -> list[CommandRecord]:
         """Every command of the session, ordered by elapsed (the sort key's order)."""
@@ -104,13 +102,9 @@ class FileEventRepository:
         self._table = table
 
     def put_events(self, session_id: str, batch: str, events: Sequence[FileEventRecord]) -> None:
-        pk = keys.file_session_pk(session_id)
-        items = [
-            {"PK": pk, "SK": keys.file_event_sk(batch, index), "kind": "fileEvent",
-             "doc": compact(records.file_event_doc(event))}
-            for index, event in enumerate(events)
-        ]
-        write_all(self._table, items)
+        write_all(self._table, _doc_items(keys.file_session_pk(session_id), "fileEvent", [
+            (keys.file_event_sk(batch, index), records.file_event_doc(event)) for index, event in enumerate(events)
+        ]))
 
     def count_batch(self, session_id: str, batch: str, count: int) -> bool:
         """Add `count` to the session's eventCount once per batch; False when this batch was counted before."""
