@@ -154,14 +154,15 @@ def retrying_conflicts(write: Callable[[], T], sleep: Callable[[float], Any] = t
     """Run a write on a busy item, retrying conflicts with other transactions (up to CONFLICT_ATTEMPTS tries,
     with jittered backoff; then Unavailable); any other error is translated and raised at once."""
     for attempt in range(CONFLICT_ATTEMPTS):
-        try:
-            return write()
-        except Exception as exc:
-            if not is_conflict(exc):
-                raise translate(exc) from exc
-            if attempt == CONFLICT_ATTEMPTS - 1:
-                raise Unavailable("storage is busy, retry") from exc
-            sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311  (jitter, not secrecy)
+        with aws_errors():
+            try:
+                return write()
+            except Exception as exc:
+                if not is_conflict(exc):
+                    raise
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise Unavailable("storage is busy, retry") from exc
+        sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311  (jitter, not secrecy)
     raise AssertionError("unreachable")
 
 
