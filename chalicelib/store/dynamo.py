@@ -7,7 +7,8 @@ hands them here.
 - transactions: `transact()`, one contract: all or nothing; a failed condition raises ConditionFailed (which
   carries each entry's reason and, where asked for, the item as it was); conflicts with other transactions are
   retried only when the caller says so (`retry_conflicts=True`: items every writer touches, such as the
-  generation copies, the counters or a file session's META).
+  generation copies, the counters or a file session's META). One retry policy for all of them: CONFLICT_ATTEMPTS
+  tries, jittered backoff of at most 1 s (the file-session writes had their own loop of 5 tries and 0.5 s).
 - batches of transactions with a one-by-one fallback: `transact_each()`.
 - paging: `query_pages()` / `query_items()` (every page), `query_page()` (one), `walk_page()` (skip, then a
   page, reading one more to learn whether another follows).
