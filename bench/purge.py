@@ -192,7 +192,7 @@ def main() -> None:
         # the background deletion, per 1,000 sessions with recordings and audit records (the jobs of the purges
         # above are dropped: their sessions have nothing but META, and the table is left as it is)
         for job in svc.purge._repo.jobs():
-            svc.purge._repo.delete_job(str(job["SK"]))
+            svc.purge._repo.delete_job(job.sk)
         fill(table, s3, args.worker_sessions, 10_000_000, gen=svc.generations.current(), with_data=True)
         svc.purge.purge(ADMIN, None)
         counts.clear()

@@ -17,6 +17,7 @@ from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
 from chalicelib.domain.sessions import SessionService, iso
 from chalicelib.domain.settings import SettingsService
+from chalicelib.model.sessions import FileSession, Session
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import keys
 from chalicelib.store.access_log import AccessLogRepository
@@ -44,7 +45,7 @@ class Services:
     s3: Any
     counters: Counters
     sessions: SessionService
-    file_sessions: SessionRepository
+    file_sessions: SessionRepository[FileSession]
     recording_settings: SettingsService
     audit: AuditService
     file_audit: FileSessionService
@@ -64,7 +65,7 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
     table = table if table is not None else aws.table(settings.table_name)
     s3 = s3 if s3 is not None else aws.s3_client(settings.s3_addressing_style)
     settings_repo = SettingsRepository(table)
-    file_sessions = SessionRepository(table, keys.FILES)
+    file_sessions = SessionRepository[FileSession](table, keys.FILES)
     counters = Counters(table)
     recording_clock = recording_options.get("clock")
     session_options: dict[str, Any] = {}
@@ -84,11 +85,11 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         table=table,
         s3=s3,
         counters=counters,
-        sessions=SessionService(SessionRepository(table, keys.SESSION), settings_repo,
+        sessions=SessionService(SessionRepository[Session](table, keys.SESSION), settings_repo,
                                 recording_items=recording_items, **session_options),
         file_sessions=file_sessions,
         recording_settings=SettingsService(settings_repo),
-        audit=AuditService(SessionRepository(table, keys.SESSION), AuditRepository(table)),
+        audit=AuditService(SessionRepository[Session](table, keys.SESSION), AuditRepository(table)),
         file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
         generations=Generations(table),

@@ -8,10 +8,10 @@ import math
 from typing import Any
 
 from chalicelib.api import params
-from chalicelib.domain.audit import FILE_ACTIONS, INPUT_EVENT_TYPES, Command, Elapsed, FileBatch, FileEvent
+from chalicelib.domain.audit import FILE_ACTIONS, INPUT_EVENT_TYPES, Command, FileBatch, FileEvent
 from chalicelib.domain.sessions import FILE_PROTOCOLS
 from chalicelib.errors import BadRequest
-from chalicelib.store.audit import InputEvent
+from chalicelib.model.audit import Elapsed, InputEvent
 from chalicelib.store.keys import ELAPSED_DIGITS
 
 MAX_COMMANDS = 1_000
@@ -98,7 +98,7 @@ def input_events(raw: bytes | str | None, content_type: str | None) -> list[Inpu
         where = f"events[{index}]"
         entry = _entry(value, where)
         kind = params.one_of(entry.get("type"), INPUT_EVENT_TYPES, f"{where}.type")
-        parsed.append((elapsed(entry.get("elapsed"), where), kind))
+        parsed.append(InputEvent(elapsed(entry.get("elapsed"), where), kind))
     return parsed
 
 

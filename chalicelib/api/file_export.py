@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.api import shapes
+from chalicelib.model.audit import FileEventRecord
+from chalicelib.model.sessions import FileSession
 
 CSV_COLUMNS = ("session_id", "connection", "username", "protocol", "session_started", "session_ended",
                "timestamp", "action", "path", "detail")
@@ -35,19 +37,19 @@ def detail_text(detail: Any) -> str:
     return json.dumps(detail, ensure_ascii=False, separators=(",", ":"))
 
 
-def csv_text(session: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> str:
+def csv_text(session: FileSession, events: Iterable[FileEventRecord]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # the excel dialect: \r\n row ends (RFC 4180)
     writer.writerow(CSV_COLUMNS)
-    fixed = (session.get("id"), session.get("connectionName"), session.get("username"), session.get("protocol"),
-             session.get("startedAt"), session.get("endedAt"))
+    fixed = (session.id, session.connection_name, session.username, session.protocol, session.started_at,
+             session.ended_at)
     for event in events:
-        row = (*fixed, event.get("timestamp"), event.get("action"), event.get("path"), detail_text(event.get("detail")))
+        row = (*fixed, event.timestamp, event.action, event.path, detail_text(event.detail))
         writer.writerow([neutralised(cell) for cell in row])
     return out.getvalue()
 
 
-def json_body(session: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def json_body(session: FileSession, events: Iterable[FileEventRecord]) -> dict[str, Any]:
     return {"session": shapes.file_session(session), "events": [shapes.file_event(e) for e in events]}
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from chalicelib.api import cursors, params
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.sessions import visible_query
 from chalicelib.errors import BadRequest
-from chalicelib.store.sessions import ListQuery, Page
+from chalicelib.model.sessions import Cursor, ListQuery, Page
+
+T = TypeVar("T")
 
 
 def _scope(query: ListQuery) -> str:
@@ -23,10 +25,10 @@ def list_page(
     caller: Caller,
     raw_query: Mapping[str, str],
     protocols: Iterable[str],
-    read_page: Callable[[ListQuery, int, int, dict[str, Any] | None], Page],
+    read_page: Callable[[ListQuery, int, int, Cursor | None], Page[T]],
     secret: str,
     current_generation: Callable[[], int] = lambda: 0,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[T], dict[str, Any]]:
     """The items of the asked page and the paging fields of the answer (page, limit, nextCursor)."""
     filters = params.list_filters(raw_query, protocols)
     page, limit = params.paging(raw_query)

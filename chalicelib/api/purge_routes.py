@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api import cursors, params
+from chalicelib.api import cursors, params, shapes
 from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
-from chalicelib.domain import access, access_log
+from chalicelib.domain import access
 from chalicelib.store import keys
 
 OK = {"ok": True}
@@ -54,7 +54,7 @@ def list_access_log(request: Request) -> Response:
     skip = 0 if start_key is not None else (page - 1) * limit
     found = svc.access_log.page(who, limit, skip, start_key)
     return json_response({
-        "entries": [access_log.shape(item) for item in found.items],
+        "entries": [shapes.access_entry(entry) for entry in found.items],
         "page": page,
         "limit": limit,
         "nextCursor": cursors.encode(found.next_key, ACCESS_LOG_SCOPE, svc.settings.jwt_secret),

@@ -59,4 +59,4 @@ def put_connection(request: Request, connection_id: str) -> Response:
     if not changes or changes.get("name", "") is None:
         raise BadRequest("give a name (1 to 256 characters) and/or recordingEnabled")
     stored = services().recording_settings.put_connection(who, connection_id, changes)
-    return json_response(shapes.connection(stored, connection_id))
+    return json_response(shapes.connection(stored))

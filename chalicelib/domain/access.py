@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, TypeVar
 
 from chalicelib.errors import Forbidden, NotFound
 
@@ -29,22 +29,38 @@ def require(caller: Caller, permission: str) -> None:
         raise Forbidden(f"missing permission {permission}")
 
 
-def may_read(caller: Caller, record: Mapping[str, Any]) -> bool:
-    return caller.has(VIEW_ANY) or record.get("userId") == caller.user_id
+class Owned(Protocol):
+    """A typed record that belongs to a user (chalicelib/model)."""
+
+    @property
+    def user_id(self) -> str: ...
 
 
-def may_write(caller: Caller, record: Mapping[str, Any]) -> bool:
-    return caller.has(INGEST) or record.get("userId") == caller.user_id
+# a typed record, or a raw item of the recording pipeline (its REC and META items are still read as mappings
+# there, until that code reads typed records too)
+Record = TypeVar("Record", bound=Owned | Mapping[str, Any])
 
 
-def readable(caller: Caller, record: Mapping[str, Any] | None, what: str = "session") -> Mapping[str, Any]:
+def _owner(record: Owned | Mapping[str, Any]) -> Any:
+    return record.get("userId") if isinstance(record, Mapping) else record.user_id
+
+
+def may_read(caller: Caller, record: Owned | Mapping[str, Any]) -> bool:
+    return caller.has(VIEW_ANY) or _owner(record) == caller.user_id
+
+
+def may_write(caller: Caller, record: Owned | Mapping[str, Any]) -> bool:
+    return caller.has(INGEST) or _owner(record) == caller.user_id
+
+
+def readable(caller: Caller, record: Record | None, what: str = "session") -> Record:
     """The record, or 404 when it is missing or not the caller's to see (never revealing that it exists)."""
     if record is None or not may_read(caller, record):
         raise NotFound(f"{what} not found")
     return record
 
 
-def writable(caller: Caller, record: Mapping[str, Any] | None, what: str = "session") -> Mapping[str, Any]:
+def writable(caller: Caller, record: Record | None, what: str = "session") -> Record:
     """The record, or 404 when it is missing or the caller may not write into it (nor learn that it exists)."""
     if record is None or not may_write(caller, record):
         raise NotFound(f"{what} not found")

@@ -10,8 +10,9 @@ from typing import Any, Callable
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.sessions import Clock, iso, utc_now
+from chalicelib.model.audit import AccessEntry
+from chalicelib.model.sessions import Cursor, Page
 from chalicelib.store.access_log import AccessLogRepository
-from chalicelib.store.sessions import Page
 
 log = logging.getLogger("session_audit.access")
 
@@ -23,7 +24,6 @@ DELETE = "delete"
 HOLD = "hold"
 RELEASE = "release"
 ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE)
-ENTRY_FIELDS = ("at", "userId", "username", "action", "target", "ip")
 
 
 def session_target(session_id: str) -> str:
@@ -44,10 +44,12 @@ class AccessLog:
     def record(self, caller: Caller, action: str, target: str, ip: str | None, **detail: Any) -> None:
         """One PutItem and one JSON log line. Raises when the record cannot be written: a playback or export
         is not handed out unrecorded (deletions record after the fact, see `record_done`)."""
-        entry = {"at": iso(self._clock()), "userId": caller.user_id, "username": caller.username,
-                 "action": action, "target": target, "ip": ip}
-        log.info(json.dumps({"accessLog": entry, **({"detail": detail} if detail else {})}, sort_keys=True))
-        self._repo.put(self._new_id(), {**entry, **({"detail": detail} if detail else {})})
+        entry = AccessEntry(iso(self._clock()), caller.user_id, caller.username, action, target, ip,
+                            detail or None)
+        line = {"at": entry.at, "userId": entry.user_id, "username": entry.username, "action": action,
+                "target": target, "ip": ip}
+        log.info(json.dumps({"accessLog": line, **({"detail": detail} if detail else {})}, sort_keys=True))
+        self._repo.put(self._new_id(), entry)
 
     def record_done(self, caller: Caller, action: str, target: str, ip: str | None, **detail: Any) -> None:
         """For actions already carried out (purge, delete, hold, release): a failure to write the record is
@@ -57,10 +59,6 @@ class AccessLog:
         except Exception:
             log.exception("could not store the access-log entry of %s %s", action, target)
 
-    def page(self, caller: Caller, limit: int, skip: int, start_key: dict[str, Any] | None) -> Page:
+    def page(self, caller: Caller, limit: int, skip: int, start_key: Cursor | None) -> Page[AccessEntry]:
         access.require(caller, access.MANAGE_SETTINGS)
         return self._repo.page(limit, skip, start_key)
-
-
-def shape(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: item.get(name) for name in ENTRY_FIELDS}

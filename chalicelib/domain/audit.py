@@ -14,14 +14,15 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Clock, Owner, iso, owner_for_write, utc_now
+from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Clock, Owner, connection_name, iso, owner_for_write, utc_now
 from chalicelib.errors import NotFound, Unavailable
-from chalicelib.store.audit import AuditRepository, FileEventRepository, InputEvent
+from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
+from chalicelib.model.sessions import FileSession, Session
+from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
-Elapsed = int | float
 INPUT_EVENT_TYPES = ("click", "key", "move")
 FILE_ACTIONS = ("browse", "download", "upload", "mkdir", "delete", "rename", "chmod", "copy")
 
@@ -59,7 +60,8 @@ def batch_digest(content: Any) -> str:
 class AuditService:
     """SSH commands and RDP input events of a session created by POST /sessions."""
 
-    def __init__(self, sessions: SessionRepository, records: AuditRepository, clock: Clock = utc_now) -> None:
+    def __init__(self, sessions: SessionRepository[Session], records: AuditRepository,
+                 clock: Clock = utc_now) -> None:
         self._sessions = sessions
         self._records = records
         self._clock = clock
@@ -77,18 +79,13 @@ class AuditService:
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
         received = iso(self._clock())
         self._records.put_commands(session_id, batch, [
-            {
-                "id": f"cmd_{batch}{index:04d}",
-                # the gateway's time when it sends one; else when the service received the batch
-                "timestamp": command.timestamp or received,
-                "elapsed": command.elapsed,
-                "command": command.command,
-                "output_preview": command.output_preview,
-            }
+            # the gateway's time when it sends one; else when the service received the batch
+            CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed, command.command,
+                          command.output_preview)
             for index, command in enumerate(commands)
         ])
 
-    def commands(self, caller: Caller, session_id: str) -> list[dict[str, Any]]:
+    def commands(self, caller: Caller, session_id: str) -> list[CommandRecord]:
         self._readable(caller, session_id)
         return self._records.commands(session_id)
 
@@ -114,7 +111,7 @@ class FileSessionService:
 
     def __init__(
         self,
-        sessions: SessionRepository,
+        sessions: SessionRepository[FileSession],
         records: FileEventRepository,
         settings: SettingsRepository,
         clock: Clock = utc_now,
@@ -133,36 +130,24 @@ class FileSessionService:
         access.writable(caller, session, "file session")
         digest = batch_digest([[e.action, e.path, e.detail, e.timestamp] for e in batch.events])
         self._records.put_events(session_id, digest, [
-            {
-                "id": f"evt_{digest}{index:04d}",
-                "timestamp": timestamp,
-                "action": event.action,
-                "path": event.path,
-                "detail": event.detail,
-                "receivedAt": received,
-            }
+            FileEventRecord(f"evt_{digest}{index:04d}", timestamp, event.action, event.path, event.detail, received)
             for index, (event, timestamp) in enumerate(zip(batch.events, times, strict=True))
         ])
         # counted after the events are stored: a batch that failed half-way is counted by its retry, once
         self._records.count_batch(session_id, digest, len(batch.events))
         self._records.move_end(session_id, max(times))
 
-    def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> dict[str, Any]:
+    def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> FileSession:
         owner = owner_for_write(caller, batch.on_behalf)
         for attempt in range(GENERATION_ATTEMPTS):
             _, connection, gen = self._settings.recording_and_connection(batch.connection_id, consistent=attempt > 0)
-            item: dict[str, Any] = {
-                "id": session_id,
-                "userId": owner.user_id,
-                "username": owner.username,
-                "protocol": batch.protocol,
-                "connectionId": batch.connection_id,
-                "connectionName": (connection or {}).get("name") or batch.connection_id,
-                "startedAt": started_at,
-                "eventCount": 0,
-            }
+            new = FileSession(
+                id=session_id, user_id=owner.user_id, username=owner.username, protocol=batch.protocol,
+                connection_id=batch.connection_id, connection_name=connection_name(connection, batch.connection_id),
+                started_at=started_at, event_count=0,
+            )
             try:
-                self._sessions.create(item, {"fileSessions": 1}, gen=gen)
+                return self._sessions.create(new, {"fileSessions": 1}, gen=gen)
             except GenerationMoved:
                 continue
             except ConditionFailed:
@@ -172,15 +157,14 @@ class FileSessionService:
                 if existing is None:
                     raise NotFound("file session not found") from None
                 return existing
-            return {**item, "gen": gen}
         raise Unavailable("a purge is in progress, retry")
 
-    def session(self, caller: Caller, session_id: str) -> dict[str, Any]:
-        return dict(access.readable(caller, self._sessions.get(session_id), "file session"))
+    def session(self, caller: Caller, session_id: str) -> FileSession:
+        return access.readable(caller, self._sessions.get(session_id), "file session")
 
-    def events(self, caller: Caller, session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def events(self, caller: Caller, session_id: str) -> tuple[FileSession, list[FileEventRecord]]:
         """The session and its events in time order (equal times: by arrival, then as sent)."""
         session = self.session(caller, session_id)
         events = self._records.events(session_id)
-        events.sort(key=lambda e: (e["timestamp"], e.get("receivedAt", ""), e["id"]))
+        events.sort(key=lambda e: (e.timestamp, e.received_at, e.id))
         return session, events

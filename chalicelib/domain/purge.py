@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Callable
 
 from chalicelib.domain import access
@@ -22,21 +23,22 @@ from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.recordings import media
 from chalicelib.domain.sessions import iso
 from chalicelib.errors import Conflict, NotFound, Unavailable
+from chalicelib.model.purge import Job, Remains
+from chalicelib.model.sessions import Meta, Session
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.counters import Counters
 from chalicelib.store.dynamo import ConditionFailed
-from chalicelib.store.generations import Generations, generation_of
+from chalicelib.store.generations import Generations
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import Doomed, PurgeRepository
-from chalicelib.store.recordings import DONE_STATES, PURGED
+from chalicelib.store.recordings import DONE_STATES
 
 log = logging.getLogger("session_audit.purge")
 
 WORKER = "purge_worker"
 PAGE = 100  # sessions per batch of the worker: one BatchGetItem confirms them
 ATTEMPTS = 4
-Item = dict[str, Any]
 
 
 @dataclass
@@ -52,6 +54,25 @@ class WorkSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "calls"}
+
+
+def start_worker(invoke: Callable[[str], None]) -> None:
+    try:
+        invoke(WORKER)
+    except Exception:
+        # the job is filed: retention_sweep starts the worker on its next run
+        log.exception("could not start the purge worker; retention_sweep will")
+
+
+def move_holds(repo: PurgeRepository, current: int, count_in: int | None = None) -> tuple[int, int]:
+    """Move every held session of an older generation into `current`; the number of held sessions of
+    generation `count_in` that have a recording, and of those moved."""
+    held = [m for m in repo.held_sessions() if m.on_hold and not m.deleted]
+    recordings = sum(1 for m in held if m.gen == count_in and m.has_recording)
+    stale = [m for m in held if m.gen < current]
+    if stale:
+        repo.move_held(stale, current)
+    return recordings, len(stale)
 
 
 class PurgeService:
@@ -70,12 +91,10 @@ class PurgeService:
         self._repo = repo
         self._generations = generations
         self._counters = counters
-        self._objects = objects
         self._log = access_log
-        self._settings = settings
         self._invoke = invoke
         self._clock = clock
-        self._sleep = sleep
+        self._worker = PurgeWorker(repo, generations, objects, settings, invoke, clock, sleep)
 
     # ================================================================ DELETE /sessions
     def purge(self, caller: Caller, ip: str | None) -> dict[str, Any]:
@@ -92,7 +111,7 @@ class PurgeService:
         # Closed: nothing can be created, held, released, deleted or counted in `gen` any more, so its totals
         # are final; the held sessions' recordings are read after the close for the same reason.
         totals = self._counters.generation(gen)
-        held_recordings, kept = self._move_holds(gen + 1, count_in=gen)
+        held_recordings, kept = move_holds(self._repo, gen + 1, count_in=gen)
         answer = {
             "ok": True,
             "deletedSessions": totals["sessions"] - totals["heldSessions"],
@@ -102,45 +121,30 @@ class PurgeService:
             # moving (they are moved now), which `gen`'s own totals do not count
             "keptOnHold": kept,
         }
-        self._start_worker()
+        start_worker(self._invoke)
         log.info(json.dumps({"purge": {"generation": gen, **answer, "by": caller.user_id}}, sort_keys=True))
         self._log.record_done(caller, actions.PURGE, "sessions", ip,
                               **{k: v for k, v in answer.items() if k != "ok"})
         return answer
 
-    def _move_holds(self, current: int, count_in: int | None = None) -> tuple[int, int]:
-        """Move every held session of an older generation into `current`; the number of held sessions of
-        generation `count_in` that have a recording, and of those moved."""
-        ids = self._repo.held_ids()
-        if not ids:
-            return 0, 0
-        found = self._repo.get_many([{"PK": keys.session_pk(i), "SK": keys.META} for i in ids])
-        held = [m for m in found.values() if m.get("onHold") and not m.get("deleted")]
-        recordings = sum(1 for m in held if generation_of(m) == count_in and m.get("hasRecording"))
-        stale = [m for m in held if generation_of(m) < current]
-        if stale:
-            self._repo.move_held(stale, current)
-        return recordings, len(stale)
-
     # ================================================================ single deletes
     def delete(self, caller: Caller, kind: str, item_id: str, ip: str | None) -> None:
         access.require(caller, access.DELETE)
-        pk = f"{kind}#{item_id}"
         what = "file session" if kind == keys.FILES else "session"
         for _attempt in range(ATTEMPTS):
-            meta = self._generations.visible_meta(pk)
+            meta = self._generations.visible(kind, item_id)
             if meta is None:
                 raise NotFound(f"{what} not found")
-            if meta.get("onHold"):
+            if meta.on_hold:
                 raise Conflict("the session is on legal hold; release the hold first", onHold=True)
             try:
-                self._repo.hide(kind, meta, generation_of(meta), self._now_ms())
+                self._repo.hide(kind, meta, meta.gen, self._now_ms())
                 break
             except ConditionFailed:
                 continue  # held, deleted, purged or changed meanwhile: look again
         else:
             raise Unavailable(f"the {what} is changing, retry")
-        self._start_worker()
+        start_worker(self._invoke)
         target = actions.file_session_target(item_id) if kind == keys.FILES else actions.session_target(item_id)
         self._log.record_done(caller, actions.DELETE, target, ip)
 
@@ -149,10 +153,10 @@ class PurgeService:
         access.require(caller, access.DELETE)
         for _attempt in range(ATTEMPTS):
             meta = self._visible_session(session_id)
-            if meta.get("onHold"):
+            if meta.on_hold:
                 break  # holding twice is holding
             try:
-                self._repo.hold(meta, generation_of(meta), caller.user_id, iso(self._now()))
+                self._repo.hold(meta, meta.gen, caller.user_id, iso(self._now()))
                 break
             except ConditionFailed:
                 continue
@@ -164,37 +168,65 @@ class PurgeService:
         access.require(caller, access.DELETE)
         for _attempt in range(ATTEMPTS):
             meta = self._visible_session(session_id)
-            if not meta.get("onHold"):
+            if not meta.on_hold:
                 break
             current = self._generations.current()
-            if generation_of(meta) != current:
-                self._move_holds(current)  # a purge that died before moving it: finish its work first
+            if meta.gen != current:
+                move_holds(self._repo, current)  # a purge that died before moving it: finish its work first
                 continue
             try:
                 self._repo.release(meta, current)
             except ConditionFailed:
                 continue
             # audit expiry walked past it while it was held: let it walk again from there
-            self._repo.rewind_audit(keys.SESSION, current, f"{meta['startedAt']}#")
+            self._repo.rewind_audit(keys.SESSION, current, f"{meta.started_at}#")
             break
         else:
             raise Unavailable("the session is changing, retry")
         self._log.record_done(caller, actions.RELEASE, actions.session_target(session_id), ip)
 
-    def _visible_session(self, session_id: str) -> Item:
-        meta = self._generations.visible_meta(keys.session_pk(session_id))
-        if meta is None:
+    def _visible_session(self, session_id: str) -> Session:
+        meta = self._generations.visible(keys.SESSION, session_id)
+        if not isinstance(meta, Session):
             raise NotFound("session not found")
         return meta
 
     # ================================================================ the worker
     def work(self) -> dict[str, Any]:
         """Carry the pending jobs on until the budget is spent; bounded, resumable (docs/purge-retention.md)."""
+        return self._worker.work()
+
+    def resume(self) -> bool:
+        """Start the worker if a job waits with no live worker on it (a worker that died); True if started."""
+        return self._worker.resume()
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+
+class PurgeWorker:
+    """purge_worker: deletes what purges and single deletes hid, job by job, within a time budget."""
+
+    def __init__(self, repo: PurgeRepository, generations: Generations, objects: RecordingObjects,
+                 settings: Settings, invoke: Callable[[str], None], clock: Callable[[], float],
+                 sleep: Callable[[float], None]) -> None:
+        self._repo = repo
+        self._generations = generations
+        self._objects = objects
+        self._settings = settings
+        self._invoke = invoke
+        self._clock = clock
+        self._sleep = sleep
+
+    def work(self) -> dict[str, Any]:
         deadline = self._clock() + self._settings.worker_budget_seconds
         summary = WorkSummary()
-        self._move_holds(self._generations.current())
+        move_holds(self._repo, self._generations.current())
         unfinished = False
-        for job in sorted(self._repo.jobs(), key=lambda j: str(j["SK"])):
+        for job in sorted(self._repo.jobs(), key=lambda j: j.sk):
             if self._clock() >= deadline:
                 unfinished = True
                 break
@@ -203,81 +235,77 @@ class PurgeService:
             try:
                 done = self._run_job(job, deadline, summary)
             except Exception:
-                log.exception("purge job %s failed; it resumes on the next run", job["SK"])
-                self._repo.update_job(str(job["SK"]), {}, remove=["leaseUntil"])
+                log.exception("purge job %s failed; it resumes on the next run", job.sk)
+                self._repo.update_job(job.sk, {}, remove=["leaseUntil"])
                 unfinished = True
                 continue
             if done:
                 summary.jobsDone += 1
             else:
                 unfinished = True
-                self._repo.update_job(str(job["SK"]), {}, remove=["leaseUntil"])
+                self._repo.update_job(job.sk, {}, remove=["leaseUntil"])
         summary.jobsLeft = len(self._repo.jobs())
         log.info(json.dumps({"purgeWorker": summary.as_dict()}, sort_keys=True))
         if unfinished and summary.jobsLeft:
-            self._start_worker()  # the next run carries on where this one stopped
+            start_worker(self._invoke)  # the next run carries on where this one stopped
         return summary.as_dict()
 
     def resume(self) -> bool:
-        """Start the worker if a job waits with no live worker on it (a worker that died); True if started."""
         now = self._now_ms()
-        if any(int(job.get("leaseUntil", 0)) < now for job in self._repo.jobs()):
-            self._start_worker()
+        if any(job.lease_until < now for job in self._repo.jobs()):
+            start_worker(self._invoke)
             return True
         return False
 
-    def _run_job(self, job: Item, deadline: float, summary: WorkSummary) -> bool:
-        sk = str(job["SK"])
-        if job.get("kind") == "delete":
+    def _run_job(self, job: Job, deadline: float, summary: WorkSummary) -> bool:
+        if job.kind == "delete":
             if not self._settled(job, deadline):
                 return False
-            kind = str(job["target"])
-            found = self._repo.get_many([{"PK": f"{kind}#{job['id']}", "SK": keys.META}])
-            metas = [m for m in found.values() if m.get("deleted")]
-            self._reap(kind, metas, "deleted = :true", {":true": True}, summary)
-            self._repo.delete_job(sk)
+            kind = str(job.target)
+            metas = [m for m in self._repo.metas(kind, [str(job.id)]) if m.deleted]
+            self._reap(kind, metas, None, summary)
+            self._repo.delete_job(job.sk)
             return True
-        gen = int(job["gen"])
-        if job.get("phase") == "close":
-            self._close_open_recordings(gen)
+        if job.phase == "close":
+            self._close_open_recordings(job.gen)
             closed_at = self._now_ms()
-            self._repo.update_job(sk, {"phase": keys.SESSION, "closedAt": closed_at})
-            job.update(phase=keys.SESSION, closedAt=closed_at)
+            self._repo.update_job(job.sk, {"phase": keys.SESSION, "closedAt": closed_at})
+            job = replace(job, phase=keys.SESSION, closed_at=closed_at)
         if not self._settled(job, deadline):
             return False
-        condition = ("(attribute_not_exists(#gen) OR #gen = :gen)" if gen == 0 else "#gen = :gen") + \
-            " AND attribute_not_exists(onHold) AND attribute_not_exists(deleted)"
         for kind in (keys.SESSION, keys.FILES):
-            if job.get("phase") != kind:
+            if job.phase != kind:
                 continue
-            cursor = job.get("cursor")
-            while True:
-                if self._clock() >= deadline:
-                    return False
-                page, cursor = self._repo.list_page(keys.all_pk(kind, gen), cursor, PAGE)
-                found = self._repo.get_many([{"PK": str(i["PK"]), "SK": keys.META} for i in page])
-                # the index lags the table: the item itself decides (a held one moved on; a deleted one has
-                # its own job)
-                metas = [m for m in found.values() if generation_of(m) == gen and not m.get("onHold")
-                         and not m.get("deleted")]
-                self._reap(kind, metas, condition, {":gen": gen}, summary)
-                if cursor is None:
-                    break
-                self._repo.update_job(sk, {"cursor": cursor})  # the checkpoint: everything before it is done
+            if not self._purge_list(job, kind, deadline, summary):
+                return False
             following = keys.FILES if kind == keys.SESSION else "done"
-            self._repo.update_job(sk, {"phase": following}, remove=["cursor"])
-            job["phase"] = following
-            job.pop("cursor", None)
-        self._repo.delete_job(sk)
-        log.info(json.dumps({"purgeDone": {"generation": gen}}))
+            self._repo.update_job(job.sk, {"phase": following}, remove=["cursor"])
+            job = replace(job, phase=following, cursor=None)
+        self._repo.delete_job(job.sk)
+        log.info(json.dumps({"purgeDone": {"generation": job.gen}}))
         return True
 
-    def _settled(self, job: Item, deadline: float) -> bool:
+    def _purge_list(self, job: Job, kind: str, deadline: float, summary: WorkSummary) -> bool:
+        """Delete every record of `kind` listed in the job's generation, page after page from its checkpoint;
+        False when the budget ran out first."""
+        cursor = job.cursor
+        while True:
+            if self._clock() >= deadline:
+                return False
+            page, cursor = self._repo.generation_page(kind, job.gen, cursor, PAGE)
+            # the index lags the table: the item itself decides (a held one moved on; a deleted one has its own
+            # job)
+            metas = [m for m in page if m.gen == job.gen and not m.on_hold and not m.deleted]
+            self._reap(kind, metas, job.gen, summary)
+            if cursor is None:
+                return True
+            self._repo.update_job(job.sk, {"cursor": cursor})  # the checkpoint: everything before it is done
+
+    def _settled(self, job: Job, deadline: float) -> bool:
         """Requests that read the records before they were hidden may still be writing (an API call lives
         29 s, a compaction lease 180 s): deletion starts PURGE_SETTLE_SECONDS after they were hidden and their
         recordings closed, so nothing lands after the worker has passed."""
-        due = max(int(job.get("createdAt", 0)), int(job.get("closedAt", 0))) / 1000 + \
-            self._settings.purge_settle_seconds
+        due = max(job.created_at, job.closed_at) / 1000 + self._settings.purge_settle_seconds
         now = self._clock()
         if now >= due:
             return True
@@ -289,34 +317,32 @@ class PurgeService:
     def _close_open_recordings(self, gen: int) -> None:
         """Every recording of generation `gen` still open (or completing) stops accepting chunks now: they all
         have an OPEN marker, in a sparse index of their own."""
-        cursor: Item | None = None
+        cursor: Any = None
         while True:
-            markers, cursor = self._repo.list_page(keys.OPEN_PK, cursor, PAGE)
-            found = self._repo.get_many([{"PK": str(m["PK"]), "SK": keys.META} for m in markers])
-            for meta in found.values():
-                if generation_of(meta) == gen and not meta.get("onHold"):
-                    self._repo.close_recording(str(meta["id"]), self._now_ms())
+            metas, cursor = self._repo.open_recordings_page(cursor, PAGE)
+            for meta in metas:
+                if meta.gen == gen and not meta.on_hold:
+                    self._repo.close_recording(meta.id, self._now_ms())
             if cursor is None:
                 return
 
-    def _reap(self, kind: str, metas: list[Item], condition: str, values: dict[str, Any],
-              summary: WorkSummary) -> None:
-        """Delete everything of these sessions: objects (and open uploads) first, then their rows, META and REC
-        last (with the bytes they still count taken off the storage total in the same transaction)."""
+    def _reap(self, kind: str, metas: list[Meta], purged_gen: int | None, summary: WorkSummary) -> None:
+        """Delete everything of these records: objects (and open uploads) first, then their rows, META and REC
+        last (with the bytes they still count taken off the storage total in the same transaction). Their META
+        must still be of generation `purged_gen` (a purge's), or marked deleted (None: a single delete's)."""
         if not metas:
             return
         object_keys: list[str] = []
-        rows: list[Item] = []
+        rows: list[tuple[str, str]] = []
         doomed: list[Doomed] = []
         for meta in metas:
-            pk = str(meta["PK"])
-            items = self._repo.query_all(pk)
-            rec = next((i for i in items if i["SK"] == keys.REC), None)
-            rows.extend({"PK": pk, "SK": i["SK"]} for i in items if i["SK"] not in (keys.META, keys.REC))
+            pk = f"{kind}#{meta.id}"
+            remains = self._repo.remains(kind, meta.id)
+            rows.extend((pk, sk) for sk in remains.rows)
             size = 0
-            if kind == keys.SESSION:
-                size = self._recording_objects(meta, rec, items, object_keys, summary)
-            doomed.append(Doomed(pk, condition, values, rec is not None, size))
+            if isinstance(meta, Session):
+                size = self._recording_objects(meta, remains, object_keys, summary)
+            doomed.append(Doomed(pk, remains.rec is not None, size, purged_gen))
         self._objects.delete(object_keys)
         summary.objects += len(object_keys)
         self._repo.delete_rows(rows)
@@ -327,36 +353,23 @@ class PurgeService:
         else:
             summary.fileSessions += deleted
 
-    def _recording_objects(self, meta: Item, rec: Item | None, items: list[Item], object_keys: list[str],
+    def _recording_objects(self, meta: Session, remains: Remains, object_keys: list[str],
                            summary: WorkSummary) -> int:
         """Collect the session's objects (aborting its open multipart upload); the bytes it still counts."""
-        session_id = str(meta["id"])
-        if rec is None and not meta.get("hasRecording"):
+        rec = remains.rec
+        if rec is None and not meta.has_recording:
             return 0
-        key = str(meta.get("recordingKey") or keys.recording_key(session_id, media(str(meta["protocol"]))[0]))
+        key = meta.recording_key or keys.recording_key(meta.id, media(meta.protocol)[0])
         object_keys.append(key)
         if rec is None:
-            return int(meta.get("fileSize", 0))
-        state = rec.get("purgedFrom") if rec.get("state") == PURGED else rec.get("state")
-        if state not in DONE_STATES and rec.get("uploadId"):
-            self._objects.abort_upload(key, str(rec["uploadId"]))
+            return meta.file_size
+        state = rec.working_state
+        if state not in DONE_STATES and rec.upload_id:
+            self._objects.abort_upload(key, rec.upload_id)
             summary.aborted += 1
-        if state not in DONE_STATES or any(i["SK"] == keys.OPEN for i in items):
-            object_keys.extend(self._objects.list_keys(keys.staging_prefix(session_id)))
-        return int(rec.get("bytes", 0))
-
-    # ================================================================ plumbing
-    def _start_worker(self) -> None:
-        try:
-            self._invoke(WORKER)
-        except Exception:
-            # the job is filed: retention_sweep starts the worker on its next run
-            log.exception("could not start the purge worker; retention_sweep will")
-
-    def _now(self) -> Any:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(self._clock(), UTC)
+        if state not in DONE_STATES or remains.open_marker:
+            object_keys.extend(self._objects.list_keys(keys.staging_prefix(meta.id)))
+        return rec.bytes
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

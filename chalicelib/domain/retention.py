@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.sessions import iso
+from chalicelib.model.purge import AuditCheckpoint, ReconcileCheckpoint, Retained, StoredSession
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.counters import Counters
-from chalicelib.store.generations import Generations, generation_of, visible
+from chalicelib.store.generations import Generations, shown
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.recordings import DONE_STATES
 from chalicelib.store.retention import Expiry, RetentionRepository
@@ -25,9 +27,6 @@ log = logging.getLogger("session_audit.retention")
 PAGE = 100
 RECONCILE_PAGES = 20  # 20,000 objects a run
 ORPHAN_AGE_SECONDS = 3600  # an object younger than this may belong to a completion still in flight
-AUDIT_PREFIXES = {keys.SESSION: (keys.COMMAND_PREFIX, keys.EVENTS_PREFIX),
-                  keys.FILES: (keys.FILE_EVENT_PREFIX, keys.FILE_BATCH_PREFIX)}
-Item = dict[str, Any]
 
 
 class RetentionService:
@@ -51,9 +50,9 @@ class RetentionService:
         config = self._recording_settings.recording()
         gen = self._generations.current()
         now = self._now()
-        cutoff = iso(now - timedelta(days=int(config["retentionDays"])))
+        cutoff = iso(now - timedelta(days=config.retention_days))
         report["complete"] &= self._expire(gen, deadline, report, "recordingsByAge", before=cutoff)
-        limit = config.get("maxTotalBytes")
+        limit = config.max_total_bytes
         if limit is not None:
             excess = self._counters.totals()["bytes"] - int(limit)
             if excess > 0:
@@ -69,12 +68,12 @@ class RetentionService:
                 before: str | None = None, excess: int | None = None) -> bool:
         """Oldest recordings first (the RETAIN index): those started before `before`, or until `excess` bytes
         are freed. True when the work is done, False when the budget ran out first."""
-        cursor: Item | None = None
+        cursor: Any = None
         freed = 0
         while True:
             if self._clock() >= deadline:
                 return False
-            entries, cursor = self._repo.list_page(keys.RETAIN_PK, cursor, PAGE, before=before)
+            entries, cursor = self._repo.retained_page(cursor, PAGE, before=before)
             while entries:
                 if excess is None:
                     taken, entries = entries, []
@@ -82,9 +81,9 @@ class RetentionService:
                     taken, wanted = [], excess - freed
                     while entries and wanted > 0:
                         taken.append(entries.pop(0))
-                        wanted -= int(taken[-1].get("bytes", 0))
+                        wanted -= taken[-1].bytes
                 done = self._expire_entries(taken)
-                size = sum(int(e.get("bytes", 0)) for e in taken if e["id"] in done)
+                size = sum(e.bytes for e in taken if e.session_id in done)
                 report[counter] += len(done)
                 report["bytesFreed"] += size
                 freed += size
@@ -93,63 +92,43 @@ class RetentionService:
             if cursor is None:
                 return True
 
-    def _expire_entries(self, entries: list[Item]) -> set[str]:
+    def _expire_entries(self, entries: list[Retained]) -> set[str]:
         if not entries:
             return set()
-        found, current = self._generations.get_with_generation(
-            [{"PK": keys.session_pk(str(e["id"])), "SK": sk} for e in entries for sk in (keys.META, keys.REC)])
-        ready: list[Item] = [e for e in entries if e.get("deleting")]  # expired by a run that died
-        expiries = []
-        for entry in entries:
-            if entry.get("deleting"):
-                continue
-            pk = keys.session_pk(str(entry["id"]))
-            meta, rec = found.get((pk, keys.META)), found.get((pk, keys.REC))
-            if not visible(meta, current) or meta is None or meta.get("onHold") or generation_of(meta) != current:
-                continue  # held (kept), or purged (the purge worker deletes it)
-            if rec is not None and rec.get("state") not in DONE_STATES:
-                continue
-            counted = int(rec["bytes"]) if rec is not None else int(meta.get("fileSize", 0))
-            expiries.append(Expiry(str(entry["id"]), current, counted, rec is not None))
+        found, current = self._repo.stored([e.session_id for e in entries])
+        ready = [e for e in entries if e.deleting]  # expired by a run that died
+        expiries = [expiry for e in entries if not e.deleting
+                    if (expiry := _expiry(found[e.session_id], current, e.session_id)) is not None]
         expired = set(self._repo.expire(expiries, current))
-        ready.extend(e for e in entries if e["id"] in expired)
+        ready.extend(e for e in entries if e.session_id in expired)
         # step 2: no row points at the objects any more: delete them, then the RETAIN entries
-        self._objects.delete(str(e["key"]) for e in ready)
-        self._repo.delete_rows([{"PK": str(e["PK"]), "SK": keys.RETAIN} for e in ready])
-        return expired | {str(e["id"]) for e in ready}
+        self._objects.delete(e.key for e in ready)
+        self._repo.forget_retained([e.session_id for e in ready])
+        return expired | {e.session_id for e in ready}
 
     # ---- audit records -------------------------------------------------------------------------------------
     def _expire_audit(self, gen: int, cutoff: str, deadline: float, report: dict[str, Any]) -> bool:
         """Commands and input events of sessions, events of file sessions, started before `cutoff` (the
         records' age is their session's). Walks each list from a checkpoint, so nothing is read twice."""
-        state = self._repo.state(keys.RETENTION_STATE_SK)
-        if int(state.get("gen", -1)) != gen:
-            state = {"gen": gen}
+        checkpoint = self._repo.audit_checkpoint()
+        if checkpoint.gen != gen:
+            checkpoint = AuditCheckpoint(gen, {})
         for kind in (keys.SESSION, keys.FILES):
-            field = f"audit{kind}"
             while True:
                 if self._clock() >= deadline:
-                    self._repo.save_state(keys.RETENTION_STATE_SK, state)
+                    self._repo.save_audit_checkpoint(checkpoint)
                     return False
-                start = state.get(field)
-                start_key = None
-                if start:
-                    item_id = str(start).rsplit("#", 1)[1]
-                    start_key = {"PK": f"{kind}#{item_id}", "SK": keys.META, "GSI2PK": keys.all_pk(kind, gen),
-                                 "GSI2SK": start}
-                page, more = self._repo.list_page(keys.all_pk(kind, gen), start_key, PAGE, before=cutoff)
+                page, more = self._repo.started_before(kind, gen, checkpoint.after.get(kind), cutoff, PAGE)
                 for meta in page:
-                    if meta.get("onHold"):
+                    if meta.on_hold:
                         continue  # a held session keeps everything; released, it is walked again
-                    rows = [{"PK": str(meta["PK"]), "SK": str(i["SK"])} for prefix in AUDIT_PREFIXES[kind]
-                            for i in self._repo.query_all(str(meta["PK"]), prefix)]
-                    self._repo.delete_rows(rows)
-                    report["auditRecords"] += len(rows)
+                    report["auditRecords"] += self._repo.delete_audit_records(kind, meta.id)
                 if page:
-                    state[field] = str(page[-1]["GSI2SK"])
-                if more is None:
+                    checkpoint = replace(checkpoint, after={
+                        **checkpoint.after, kind: keys.list_sort_key(page[-1].started_at, page[-1].id)})
+                if not more:
                     break
-        self._repo.save_state(keys.RETENTION_STATE_SK, state)
+        self._repo.save_audit_checkpoint(checkpoint)
         return True
 
     # ---- reconciliation --------------------------------------------------------------------------------------
@@ -157,52 +136,43 @@ class RetentionService:
         """Compare every finished recording object with the row that counts it, a page of 1,000 objects at a
         time from a checkpoint: a size the total does not match is repaired (the bucket is what is stored and
         billed); an object no row refers to is deleted. One pass spans as many runs as it needs."""
-        state = self._repo.state(keys.RECONCILE_STATE_SK)
-        start_after = state.get("startAfter")
+        checkpoint = self._repo.reconcile_checkpoint()
+        start_after = checkpoint.start_after
         for _page in range(RECONCILE_PAGES):
             if self._clock() >= deadline:
                 break
             listed, truncated = self._objects.list_page(keys.RECORDINGS_PREFIX, start_after)
-            self._check_objects(listed, gen, report, state)
+            self._check_objects(listed, report)
             if listed:
                 start_after = listed[-1]["key"]
             if not truncated:
                 log.info(json.dumps({"reconcilePass": {
-                    "objects": int(state.get("objects", 0)) + len(listed),
-                    "drift": int(state.get("drift", 0)) + report["driftRepaired"],
+                    "objects": checkpoint.objects + len(listed),
+                    "drift": checkpoint.drift + report["driftRepaired"],
                     "storageTotal": self._counters.totals()["bytes"]}}, sort_keys=True))
-                self._repo.save_state(keys.RECONCILE_STATE_SK, {})
+                self._repo.save_reconcile_checkpoint(None)
                 return True
-            state["objects"] = int(state.get("objects", 0)) + len(listed)
-        self._repo.save_state(keys.RECONCILE_STATE_SK, {**state, "startAfter": start_after,
-                                                        "drift": int(state.get("drift", 0)) + report["driftRepaired"]})
+            checkpoint = replace(checkpoint, objects=checkpoint.objects + len(listed))
+        self._repo.save_reconcile_checkpoint(ReconcileCheckpoint(
+            start_after, checkpoint.objects, checkpoint.drift + report["driftRepaired"]))
         return False
 
-    def _check_objects(self, listed: list[dict[str, Any]], gen: int, report: dict[str, Any], state: Item) -> None:
+    def _check_objects(self, listed: list[dict[str, Any]], report: dict[str, Any]) -> None:
         if not listed:
             return
         ids = {o["key"]: keys.session_of_recording_key(o["key"]) for o in listed}
-        found, current = self._generations.get_with_generation(
-            [{"PK": keys.session_pk(i), "SK": sk} for i in ids.values() for sk in (keys.META, keys.REC, keys.RETAIN)])
+        found, current = self._repo.stored(list(dict.fromkeys(ids.values())), retain=True)
         orphans = []
         for obj in listed:
-            pk = keys.session_pk(ids[obj["key"]])
-            meta, rec, retain = (found.get((pk, sk)) for sk in (keys.META, keys.REC, keys.RETAIN))
-            if (retain and retain.get("deleting")) or (rec and rec.get("state") not in DONE_STATES):
+            session_id = ids[obj["key"]]
+            stored = found[session_id]
+            meta, rec, retain = stored.meta, stored.rec, stored.retain
+            if (retain and retain.deleting) or (rec and rec.state not in DONE_STATES):
                 continue  # being expired, written or purged: the work under way settles it
-            if meta is not None and not visible(meta, current):
+            if meta is not None and not shown(meta, current):
                 continue  # purged or deleted: the purge worker deletes it
-            if meta is not None and meta.get("hasRecording") and meta.get("recordingKey") == obj["key"]:
-                counted = int(rec["bytes"]) if rec is not None else int(meta.get("fileSize", 0))
-                # a seekable object is the client's bytes plus a new head and Cues: the total counts the stored
-                # size, fileSize stays the client's (docs/seekable-webm.md)
-                client_size = obj["key"] != keys.seekable_key(ids[obj["key"]])
-                if counted != obj["size"] and self._repo.resize(ids[obj["key"]], counted, obj["size"],
-                                                                rec is not None, set_file_size=client_size,
-                                                                has_retain=retain is not None):
-                    report["driftRepaired"] += obj["size"] - counted
-                    log.warning(json.dumps({"storageDrift": {"key": obj["key"], "counted": counted,
-                                                             "stored": obj["size"]}}))
+            if meta is not None and meta.has_recording and meta.recording_key == obj["key"]:
+                self._repair(session_id, obj, stored, report)
                 continue
             if self._clock() - obj["modified"] >= ORPHAN_AGE_SECONDS:
                 orphans.append(obj)
@@ -212,5 +182,30 @@ class RetentionService:
             log.warning(json.dumps({"orphanObjects": {"deleted": len(orphans),
                                                       "bytes": sum(o["size"] for o in orphans)}}))
 
+    def _repair(self, session_id: str, obj: dict[str, Any], stored: StoredSession, report: dict[str, Any]) -> None:
+        """The object the session points at: make what counts it say its size."""
+        assert stored.meta is not None
+        counted = stored.rec.bytes if stored.rec is not None else stored.meta.file_size
+        # a seekable object is the client's bytes plus a new head and Cues: the total counts the stored size,
+        # fileSize stays the client's (docs/seekable-webm.md)
+        client_size = obj["key"] != keys.seekable_key(session_id)
+        if counted != obj["size"] and self._repo.resize(session_id, counted, obj["size"], stored.rec is not None,
+                                                        set_file_size=client_size,
+                                                        has_retain=stored.retain is not None):
+            report["driftRepaired"] += obj["size"] - counted
+            log.warning(json.dumps({"storageDrift": {"key": obj["key"], "counted": counted,
+                                                     "stored": obj["size"]}}))
+
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _expiry(stored: StoredSession, current: int, session_id: str) -> Expiry | None:
+    """What expiring the session's recording takes off, or None when it is not to be expired now."""
+    meta, rec = stored.meta, stored.rec
+    if meta is None or not shown(meta, current) or meta.on_hold or meta.gen != current:
+        return None  # held (kept), or purged (the purge worker deletes it)
+    if rec is not None and rec.state not in DONE_STATES:
+        return None
+    counted = rec.bytes if rec is not None else meta.file_size
+    return Expiry(session_id, current, counted, rec is not None)

@@ -10,8 +10,9 @@ from typing import Any, Callable
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.errors import Unavailable
+from chalicelib.model.sessions import Connection, Cursor, ListQuery, Page, Session
 from chalicelib.store import keys
-from chalicelib.store.sessions import GenerationMoved, ListQuery, Page, SessionRepository
+from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
 RECORDED_PROTOCOLS = ("ssh", "telnet", "vnc", "rdp")
@@ -63,6 +64,11 @@ def owner_for_write(caller: Caller, on_behalf: Owner | None) -> Owner:
     return Owner(caller.user_id, caller.username)
 
 
+def connection_name(connection: Connection | None, connection_id: str) -> str:
+    """A connection the service never heard of is named by its id, so its recordings still list."""
+    return (connection.name if connection is not None else None) or connection_id
+
+
 def visible_query(kind: str, caller: Caller, filters: ListFilters, gen: int = 0) -> ListQuery:
     """The list the caller asked for (in purge generation `gen`), narrowed to what they may see; raises
     access.NothingVisible."""
@@ -79,7 +85,7 @@ def visible_query(kind: str, caller: Caller, filters: ListFilters, gen: int = 0)
 class SessionService:
     def __init__(
         self,
-        sessions: SessionRepository,
+        sessions: SessionRepository[Session],
         settings: SettingsRepository,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_session_id,
@@ -95,7 +101,7 @@ class SessionService:
         """Create the session row when recording is on globally and for the connection; its id, else None."""
         for attempt in range(GENERATION_ATTEMPTS):
             recording, connection, gen = self._settings.recording_and_connection(connection_id, consistent=attempt > 0)
-            if not recording["enabled"] or (connection is not None and not connection.get("recordingEnabled", True)):
+            if not recording.enabled or (connection is not None and not connection.recording_enabled):
                 return None
             try:
                 return self._create(caller, protocol, connection_id, connection, on_behalf, gen)
@@ -103,32 +109,24 @@ class SessionService:
                 continue  # a purge closed that generation a moment ago: this session belongs to the new one
         raise Unavailable("a purge is in progress, retry")
 
-    def _create(self, caller: Caller, protocol: str, connection_id: str, connection: dict[str, Any] | None,
+    def _create(self, caller: Caller, protocol: str, connection_id: str, connection: Connection | None,
                 on_behalf: Owner | None, gen: int) -> str:
         owner = owner_for_write(caller, on_behalf)
         session_id = self._new_id()
         now = self._clock()
-        item: dict[str, Any] = {
-            "id": session_id,
-            "userId": owner.user_id,
-            "username": owner.username,
-            "protocol": protocol,
-            "connectionId": connection_id,
-            # a connection the service never heard of is named by its id, so its recordings still list
-            "connectionName": (connection or {}).get("name") or connection_id,
-            "startedAt": iso(now),
-            "hasRecording": False,
-            "fileSize": 0,
-            "recordingState": "recording",
-        }
+        session = Session(
+            id=session_id, user_id=owner.user_id, username=owner.username, protocol=protocol,
+            connection_id=connection_id, connection_name=connection_name(connection, connection_id),
+            started_at=iso(now), has_recording=False, file_size=0, recording_state="recording",
+        )
         extra = self._recording_items(session_id, owner.user_id, protocol, now, gen) if self._recording_items else []
-        self._sessions.create(item, {"sessions": 1}, extra, gen)
+        self._sessions.create(session, {"sessions": 1}, extra, gen)
         return session_id
 
-    def get(self, caller: Caller, session_id: str) -> dict[str, Any]:
-        return dict(access.readable(caller, self._sessions.get(session_id)))
+    def get(self, caller: Caller, session_id: str) -> Session:
+        return access.readable(caller, self._sessions.get(session_id))
 
-    def page(self, query: ListQuery, limit: int, skip: int, start_key: dict[str, Any] | None) -> Page:
+    def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[Session]:
         return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
 
 

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import Unavailable
-from chalicelib.store import keys
-from chalicelib.store.dynamo import ConditionFailed, batch_write, translate
+from chalicelib.model.audit import CommandRecord, FileEventRecord, InputEvent
+from chalicelib.store import keys, records
+from chalicelib.store.dynamo import ConditionFailed, batch_write, query_items, retrying_conflicts, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 Item = dict[str, Any]
-InputEvent = tuple[int | float, str]
 
 # 5,000 events of at most ~40 bytes of JSON each stay under 200 KB even if zlib gained nothing: far below the
 # 400 KB item limit. A 10,000-event flush is two items.
@@ -39,7 +37,7 @@ def pack_events(events: Sequence[InputEvent]) -> bytes:
 
 
 def unpack_events(packed: bytes) -> list[InputEvent]:
-    return [(elapsed, kind) for elapsed, kind in json.loads(zlib.decompress(packed))]
+    return [InputEvent(elapsed, kind) for elapsed, kind in json.loads(zlib.decompress(packed))]
 
 
 def write_all(table: Table, items: Sequence[Item], sleep: Any = time.sleep) -> int:
@@ -48,8 +46,13 @@ def write_all(table: Table, items: Sequence[Item], sleep: Any = time.sleep) -> i
     Returns the number of requests made. Not atomic: callers give items deterministic keys, so a client's
     retry of a batch that failed half-way rewrites the same items instead of adding new ones.
     """
-    return batch_write(table.meta.client, table.name, [{"PutRequest": {"Item": item}} for item in items], sleep,
+    return batch_write(table, [{"PutRequest": {"Item": item}} for item in items], sleep,
                        max_rounds=_MAX_UNPROCESSED_ROUNDS, max_backoff=1.0)
+
+
+def _doc_items(pk: str, kind: str, docs: Sequence[tuple[str, dict[str, Any]]]) -> list[Item]:
+    """Items of partition `pk` that keep one record each as compact JSON text, by sort key."""
+    return [{"PK": pk, "SK": sk, "kind": kind, "doc": compact(doc)} for sk, doc in docs]
 
 
 class AuditRepository:
@@ -58,23 +61,16 @@ class AuditRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_commands(self, session_id: str, batch: str, commands: Sequence[Mapping[str, Any]]) -> None:
-        pk = keys.session_pk(session_id)
-        items = [
-            {
-                "PK": pk,
-                "SK": keys.command_sk(keys.sortable_elapsed(command["elapsed"]), batch, index),
-                "kind": "command",
-                "doc": compact(command),
-            }
+    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord]) -> None:
+        write_all(self._table, _doc_items(keys.session_pk(session_id), "command", [
+            (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
-        ]
-        write_all(self._table, items)
+        ]))
 
-    def commands(self, session_id: str) -> list[dict[str, Any]]:
+    def commands(self, session_id: str) -> list[CommandRecord]:
         """Every command of the session, ordered by elapsed (the sort key's order)."""
-        found = self._query(keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
-        return [json.loads(item["doc"]) for item in found]
+        found = query_prefix(self._table, keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
+        return [records.command(str(item["doc"])) for item in found]
 
     def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent]) -> None:
         """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item."""
@@ -94,12 +90,9 @@ class AuditRepository:
     def events(self, session_id: str) -> list[InputEvent]:
         """Every input event of the session, pack after pack (each pack sorted; packs by their first elapsed)."""
         found: list[InputEvent] = []
-        for item in self._query(keys.session_pk(session_id), keys.EVENTS_PREFIX, "packed"):
+        for item in query_prefix(self._table, keys.session_pk(session_id), keys.EVENTS_PREFIX, "packed"):
             found.extend(unpack_events(bytes(item["packed"])))
         return found
-
-    def _query(self, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
-        return query_prefix(self._table, pk, prefix, attribute)
 
 
 class FileEventRepository:
@@ -108,13 +101,10 @@ class FileEventRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_events(self, session_id: str, batch: str, events: Sequence[Mapping[str, Any]]) -> None:
-        pk = keys.file_session_pk(session_id)
-        items = [
-            {"PK": pk, "SK": keys.file_event_sk(batch, index), "kind": "fileEvent", "doc": compact(event)}
-            for index, event in enumerate(events)
-        ]
-        write_all(self._table, items)
+    def put_events(self, session_id: str, batch: str, events: Sequence[FileEventRecord]) -> None:
+        write_all(self._table, _doc_items(keys.file_session_pk(session_id), "fileEvent", [
+            (keys.file_event_sk(batch, index), records.file_event_doc(event)) for index, event in enumerate(events)
+        ]))
 
     def count_batch(self, session_id: str, batch: str, count: int) -> bool:
         """Add `count` to the session's eventCount once per batch; False when this batch was counted before."""
@@ -138,7 +128,7 @@ class FileEventRepository:
             },
         ]
         try:
-            retry_conflicts(lambda: self._table.meta.client.transact_write_items(TransactItems=transaction))
+            transact(self._table, transaction, retry_conflicts=True)
         except ConditionFailed:
             return False
         return True
@@ -146,48 +136,17 @@ class FileEventRepository:
     def move_end(self, session_id: str, ended_at: str) -> None:
         """Set endedAt to `ended_at` unless it is already later (batches may arrive out of order)."""
         with contextlib.suppress(ConditionFailed):  # already later, or the session was purged meanwhile
-            retry_conflicts(lambda: self._table.update_item(
+            retrying_conflicts(lambda: self._table.update_item(
                 Key={"PK": keys.file_session_pk(session_id), "SK": keys.META},
                 UpdateExpression="SET endedAt = :t",
                 ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(endedAt) OR endedAt < :t)",
                 ExpressionAttributeValues={":t": ended_at},
             ))
 
-    def events(self, session_id: str) -> list[dict[str, Any]]:
+    def events(self, session_id: str) -> list[FileEventRecord]:
         """Every file event of the session, in key order (callers order them by time)."""
-        return [
-            json.loads(item["doc"])
-            for item in query_prefix(self._table, keys.file_session_pk(session_id), keys.FILE_EVENT_PREFIX, "doc")
-        ]
-
-
-def _conflict(exc: Exception) -> bool:
-    """Another transaction holds the item: worth a retry (botocore's retry modes do not retry it)."""
-    from botocore.exceptions import ClientError
-
-    if not isinstance(exc, ClientError):
-        return False
-    code = exc.response.get("Error", {}).get("Code", "")
-    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-    return code == "TransactionConflictException" or (
-        code == "TransactionCanceledException" and "TransactionConflict" in reasons
-        and "ConditionalCheckFailed" not in reasons
-    )
-
-
-def retry_conflicts(write: Callable[[], Any], attempts: int = 5, sleep: Callable[[float], Any] = time.sleep) -> Any:
-    """Run a write on a busy item (a file session's META, which concurrent batches all update), retrying
-    transaction conflicts with jittered backoff; other errors are translated and raised at once."""
-    for attempt in range(attempts):
-        try:
-            return write()
-        except Exception as exc:
-            if not _conflict(exc):
-                raise translate(exc) from exc
-            if attempt == attempts - 1:
-                raise Unavailable("storage is busy, retry") from exc
-            sleep(random.uniform(0, min(0.5, 0.02 * 2**attempt)))  # noqa: S311  (jitter, not secrecy)
-    raise AssertionError("unreachable")
+        return [records.file_event(str(item["doc"]))
+                for item in query_prefix(self._table, keys.file_session_pk(session_id), keys.FILE_EVENT_PREFIX, "doc")]
 
 
 def query_prefix(table: Table, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
@@ -198,13 +157,4 @@ def query_prefix(table: Table, pk: str, prefix: str, attribute: str) -> Iterator
         "ProjectionExpression": "#a",
         "ExpressionAttributeNames": {"#a": attribute},
     }
-    while True:
-        try:
-            response = table.query(**kwargs)
-        except Exception as exc:
-            raise translate(exc) from exc
-        yield from response["Items"]
-        last = response.get("LastEvaluatedKey")
-        if last is None:
-            return
-        kwargs["ExclusiveStartKey"] = last
+    return query_items(table, kwargs)

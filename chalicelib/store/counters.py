@@ -12,7 +12,7 @@ import random
 from typing import TYPE_CHECKING, Any, Mapping
 
 from chalicelib.store import keys
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import aws_errors, batch_get, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -49,10 +49,8 @@ class Counters:
     def add(self, deltas: Mapping[str, int], shard: int | None = None, gen: int | None = None) -> None:
         update = counter_update(self._table.name, deltas, shard, gen)["Update"]
         del update["TableName"]
-        try:
+        with aws_errors():
             self._table.update_item(**update)
-        except Exception as exc:
-            raise translate(exc) from exc
 
     def totals(self) -> dict[str, int]:
         return self._sum(keys.META, COUNTER_NAMES)
@@ -62,20 +60,8 @@ class Counters:
         return self._sum(keys.generation_counter_sk(gen), GENERATION_COUNTERS)
 
     def _sum(self, sk: str, names: tuple[str, ...]) -> dict[str, int]:
-        request = {
-            self._table.name: {
-                "Keys": [{"PK": keys.stats_pk(s), "SK": sk} for s in range(keys.STATS_SHARDS)],
-                "ConsistentRead": True,
-            }
-        }
-        items: list[dict[str, Any]] = []
-        try:
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)  # type: ignore[arg-type]
-                items.extend(response["Responses"].get(self._table.name, []))
-                request = response.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-        except Exception as exc:
-            raise translate(exc) from exc
+        items = batch_get(self._table, [{"PK": keys.stats_pk(s), "SK": sk} for s in range(keys.STATS_SHARDS)],
+                          consistent=True)
         totals = dict.fromkeys(names, 0)
         for item in items:
             for name in names:

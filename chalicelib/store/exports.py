@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.store.dynamo import translate
+from chalicelib.store.dynamo import aws_errors
 
 EXPORTS_PREFIX = "exports/"
 
@@ -30,12 +30,10 @@ class ExportStore:
         extra: dict[str, Any] = {}
         if self._kms_key_id:
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_id}
-        try:
+        with aws_errors():
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type,
                                 ContentDisposition=disposition, **extra)
             url: str = self._s3.generate_presigned_url(
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._ttl
             )
-        except Exception as exc:
-            raise translate(exc) from exc
         return url

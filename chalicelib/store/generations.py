@@ -17,8 +17,9 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from chalicelib.store import keys
-from chalicelib.store.dynamo import concurrently, plain, translate
+from chalicelib.model.sessions import Meta
+from chalicelib.store import keys, records
+from chalicelib.store.dynamo import GENERATION_NAMES, aws_errors, batch_get, concurrently, generation_condition, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -35,19 +36,14 @@ def generation_key(shard: int | None = None) -> dict[str, str]:
     return {"PK": keys.SETTINGS_PK, "SK": keys.generation_sk(_shard() if shard is None else shard)}
 
 
-def condition_expression(gen: int) -> str:
-    # generation 0 is the absence of the attribute (no purge yet)
-    return "attribute_not_exists(#gen) OR #gen = :gen" if gen == 0 else "#gen = :gen"
-
-
 def check_entry(table_name: str, gen: int) -> dict[str, Any]:
     """A TransactWriteItems entry that holds only while `gen` is the current generation."""
     return {
         "ConditionCheck": {
             "TableName": table_name,
             "Key": generation_key(),
-            "ConditionExpression": condition_expression(gen),
-            "ExpressionAttributeNames": {"#gen": "gen"},
+            "ConditionExpression": generation_condition(gen),
+            "ExpressionAttributeNames": GENERATION_NAMES,
             "ExpressionAttributeValues": {":gen": gen},
         }
     }
@@ -61,8 +57,8 @@ def bump_entries(table_name: str, gen: int, at_ms: int) -> list[dict[str, Any]]:
                 "TableName": table_name,
                 "Key": generation_key(shard),
                 "UpdateExpression": "SET #gen = :next, #at = :at",
-                "ConditionExpression": condition_expression(gen),
-                "ExpressionAttributeNames": {"#gen": "gen", "#at": "purgedAt"},
+                "ConditionExpression": generation_condition(gen),
+                "ExpressionAttributeNames": {**GENERATION_NAMES, "#at": "purgedAt"},
                 "ExpressionAttributeValues": {":gen": gen, ":next": gen + 1, ":at": at_ms},
             }
         }
@@ -82,15 +78,18 @@ def visible(meta: Mapping[str, Any] | None, current: int) -> bool:
     return generation_of(meta) == current or bool(meta.get("onHold"))
 
 
+def shown(record: Meta | None, current: int) -> bool:
+    """`visible`, of a typed record."""
+    return record is not None and not record.deleted and (record.gen == current or record.on_hold)
+
+
 class Generations:
     def __init__(self, table: Table) -> None:
         self._table = table
 
     def current(self) -> int:
-        try:
+        with aws_errors():
             item = self._table.get_item(Key=generation_key(), ConsistentRead=True).get("Item")
-        except Exception as exc:
-            raise translate(exc) from exc
         return generation_of(item)
 
     def get_with_generation(self, item_keys: Iterable[Mapping[str, str]]) -> tuple[dict[tuple[str, str], Item], int]:
@@ -102,30 +101,22 @@ class Generations:
         return {k: v for k, v in found.items() if k[0] != keys.SETTINGS_PK}, gen
 
     def visible_meta(self, pk: str) -> Item | None:
-        """The META of `pk` if the API may show it, else None: one BatchGetItem."""
+        """The META item of `pk` if the API may show it, else None: one BatchGetItem."""
         found, gen = self.get_with_generation([{"PK": pk, "SK": keys.META}])
         meta = found.get((pk, keys.META))
         return meta if visible(meta, gen) else None
+
+    def visible(self, kind: str, item_id: str) -> Meta | None:
+        """The session (kind SESSION) or file session (FILES) if the API may show it, else None: one
+        BatchGetItem."""
+        item = self.visible_meta(f"{kind}#{item_id}")
+        return records.meta(item) if item is not None else None
 
 
 def get_many(table: Table, item_keys: list[dict[str, str]], consistent: bool = True) -> dict[tuple[str, str], Item]:
     """BatchGetItem of any number of keys (100 a request, several requests at once, unprocessed keys retried),
     by (PK, SK)."""
-    client = table.meta.client
     unique = list({(k["PK"], k["SK"]): k for k in item_keys}.values())
-
-    def batch(batch_keys: list[dict[str, str]]) -> list[Item]:
-        items: list[Item] = []
-        request: Any = {table.name: {"Keys": batch_keys, "ConsistentRead": consistent}}
-        try:
-            while request:
-                response = client.batch_get_item(RequestItems=request)
-                items.extend(response["Responses"].get(table.name, []))
-                request = response.get("UnprocessedKeys") or {}
-        except Exception as exc:
-            raise translate(exc) from exc
-        return items
-
     batches = [unique[start:start + BATCH_GET_KEYS] for start in range(0, len(unique), BATCH_GET_KEYS)]
     return {(str(item["PK"]), str(item["SK"])): plain(item)
-            for items in concurrently(batch, batches) for item in items}
+            for items in concurrently(lambda b: batch_get(table, b, consistent), batches) for item in items}

@@ -9,28 +9,35 @@ import hashlib
 from typing import Any, Iterable
 
 from chalicelib.errors import ServiceError, Unavailable
+from chalicelib.store.dynamo import aws_errors, error_code
 
 _RETRYABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"}
 _DELETE_BATCH = 1000
 _STREAM_BLOCK = 1024 * 1024
 
 
+class MissingObject(ServiceError):
+    """The object read is not in the bucket (S3's NoSuchKey): callers tell it apart by this type."""
+
+
 def _translate(exc: Exception) -> Exception:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in _RETRYABLE:
             return Unavailable("storage is busy, retry")
+        if code == "NoSuchKey":
+            return MissingObject(f"object storage error: {code}")
         return ServiceError(f"object storage error: {code}")
     if isinstance(exc, BotoCoreError):
         return Unavailable("object storage unreachable, retry")
     return exc
 
 
-def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+def _s3_errors(ignoring: frozenset[str] = frozenset()) -> Any:
+    """S3 errors as domain errors (those with a code in `ignoring` end the block quietly)."""
+    return aws_errors(_translate, ignoring)
 
 
 class RecordingObjects:
@@ -44,43 +51,36 @@ class RecordingObjects:
         )
 
     def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
-        try:
+        with _s3_errors():
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type,
                                 **self._encryption)
-        except Exception as exc:
-            raise _translate(exc) from exc
 
     def get(self, key: str) -> bytes:
-        try:
+        """The object's bytes; MissingObject when it is not there."""
+        with _s3_errors():
             body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            raise _translate(exc) from exc
         return body
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete the keys (missing ones are fine), 1,000 per request."""
         pending = list(dict.fromkeys(keys))
-        try:
+        with _s3_errors():
             for start in range(0, len(pending), _DELETE_BATCH):
                 batch = pending[start:start + _DELETE_BATCH]
                 self._s3.delete_objects(
                     Bucket=self._bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
                 )
-        except Exception as exc:
-            raise _translate(exc) from exc
 
     def list_keys(self, prefix: str) -> list[str]:
         found: list[str] = []
         kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
-        try:
+        with _s3_errors():
             while True:
                 response = self._s3.list_objects_v2(**kwargs)
                 found.extend(o["Key"] for o in response.get("Contents", []))
                 if not response.get("IsTruncated"):
                     return found
                 kwargs["ContinuationToken"] = response["NextContinuationToken"]
-        except Exception as exc:
-            raise _translate(exc) from exc
 
     def list_page(self, prefix: str, start_after: str | None,
                   max_keys: int = 1000) -> tuple[list[dict[str, Any]], bool]:
@@ -89,63 +89,52 @@ class RecordingObjects:
         kwargs: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix, "MaxKeys": max_keys}
         if start_after:
             kwargs["StartAfter"] = start_after
-        try:
+        with _s3_errors():
             response = self._s3.list_objects_v2(**kwargs)
-        except Exception as exc:
-            raise _translate(exc) from exc
         found = [{"key": o["Key"], "size": int(o["Size"]), "modified": o["LastModified"].timestamp()}
                  for o in response.get("Contents", [])]
         return found, bool(response.get("IsTruncated"))
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         """Abort a multipart upload (its parts stop being stored and billed); one already gone is fine."""
-        try:
+        with _s3_errors(ignoring=frozenset({"NoSuchUpload", "404"})):
             self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
-        except Exception as exc:
-            if error_code(exc) in {"NoSuchUpload", "404"}:
-                return
-            raise _translate(exc) from exc
 
     def create_upload(self, key: str, content_type: str) -> str:
-        try:
+        with _s3_errors():
             response = self._s3.create_multipart_upload(
                 Bucket=self._bucket, Key=key, ContentType=content_type, **self._encryption
             )
-        except Exception as exc:
-            raise _translate(exc) from exc
         upload_id: str = response["UploadId"]
         return upload_id
 
     def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str:
-        try:
+        with _s3_errors():
             response = self._s3.upload_part(
                 Bucket=self._bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
             )
-        except Exception as exc:
-            raise _translate(exc) from exc
         etag: str = response["ETag"]
         return etag
 
     def complete_upload(self, key: str, upload_id: str, parts: list[tuple[int, str]], size: int) -> None:
         """Complete with the parts in ascending order; an upload completed before (a retry) is fine when
         the object is there with the expected size."""
-        try:
+        completed = False
+        with _s3_errors(ignoring=frozenset({"NoSuchUpload"})):
             self._s3.complete_multipart_upload(
                 Bucket=self._bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]},
             )
-        except Exception as exc:
-            if error_code(exc) == "NoSuchUpload" and self.size(key) == size:
-                return
-            raise _translate(exc) from exc
+            completed = True
+        if not completed and self.size(key) != size:
+            raise ServiceError("object storage error: NoSuchUpload")
 
     def size(self, key: str) -> int | None:
-        try:
+        response = None
+        with _s3_errors(ignoring=frozenset({"404", "NoSuchKey", "NotFound"})):
             response = self._s3.head_object(Bucket=self._bucket, Key=key)
-        except Exception as exc:
-            if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise _translate(exc) from exc
+        if response is None:
+            return None
         length: int = response["ContentLength"]
         return length
 
@@ -153,26 +142,21 @@ class RecordingObjects:
         """The object's SHA-256 (hex) and size, streamed."""
         digest = hashlib.sha256()
         size = 0
-        try:
+        with _s3_errors():
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
             for block in iter(lambda: body.read(_STREAM_BLOCK), b""):
                 digest.update(block)
                 size += len(block)
-        except Exception as exc:
-            raise _translate(exc) from exc
         return digest.hexdigest(), size
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes [start, end) of an object (fewer at its end)."""
         if end <= start:
             return b""
-        try:
-            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={start}-{end - 1}")[
+        body: bytes = b""
+        with _s3_errors(ignoring=frozenset({"InvalidRange"})):
+            body = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={start}-{end - 1}")[
                 "Body"].read()
-        except Exception as exc:
-            if error_code(exc) == "InvalidRange":
-                return b""
-            raise _translate(exc) from exc
         return body
 
     def seekable_writer(self) -> Any:
@@ -185,8 +169,6 @@ class RecordingObjects:
         params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ResponseContentType": content_type}
         if disposition:
             params["ResponseContentDisposition"] = disposition
-        try:
+        with _s3_errors():
             url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
-        except Exception as exc:
-            raise _translate(exc) from exc
         return url

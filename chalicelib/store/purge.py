@@ -3,26 +3,40 @@ background jobs and the batched deletions (docs/purge-retention.md; key shapes i
 
 from __future__ import annotations
 
-import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import Unavailable
+from chalicelib.model.purge import Cursor, Job, Remains
+from chalicelib.model.sessions import Meta, Session
 from chalicelib.store import generations as generation
-from chalicelib.store import keys
+from chalicelib.store import keys, records
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import ConditionFailed, batch_write, concurrently, plain, translate
+from chalicelib.store.dynamo import (
+    GENERATION_NAMES,
+    Entry,
+    aws_errors,
+    batch_write,
+    conditional,
+    generation_condition,
+    plain,
+    query_items,
+    query_page,
+    set_expression,
+    transact,
+    transact_each,
+)
 from chalicelib.store.recordings import PURGED
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 Item = dict[str, Any]
-TRANSACTION_ITEMS = 100
+Key = tuple[str, str]  # (PK, SK)
 _MAX_UNPROCESSED_ROUNDS = 10
 _LIST_INDEX_ATTRIBUTES = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK")
+_NOT_HELD_OR_DELETED = "attribute_not_exists(onHold) AND attribute_not_exists(deleted)"
 
 
 @dataclass(frozen=True)
@@ -30,29 +44,31 @@ class Doomed:
     """A session (or file session) whose META and REC go last, once everything else of it is gone."""
 
     pk: str
-    condition: str  # on META: still the record the worker decided to delete
-    values: Mapping[str, Any]
     has_rec: bool
     bytes: int  # what it still counts in the storage total
+    # why it goes, which META must still say so: purged with generation `purged_gen` (still of it, neither held
+    # nor deleted), or (None) deleted on its own (still marked deleted)
+    purged_gen: int | None = None
 
 
-def _reasons(exc: Exception) -> list[str | None]:
-    response = getattr(exc, "response", None) or {}
-    return [r.get("Code") for r in response.get("CancellationReasons", [])]
+def _pk(kind: str, item_id: str) -> str:
+    return f"{kind}#{item_id}"
 
 
-def _condition_failed(exc: Exception) -> bool:
-    response = getattr(exc, "response", None) or {}
-    code = response.get("Error", {}).get("Code")
-    return code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in _reasons(exc)
+def _has_rec(meta: Meta) -> bool:
+    """The session has a live recording item (REC): its META tracks a recording state."""
+    return isinstance(meta, Session) and meta.recording_state is not None
 
 
 class PurgeRepository:
-    def __init__(self, table: Table, sleep: Any = time.sleep) -> None:
+    def __init__(self, table: Table, sleep: Callable[[float], Any] = time.sleep) -> None:
         self._table = table
-        self._client = table.meta.client
         self._name = table.name
         self._sleep = sleep
+
+    def _transact(self, entries: Sequence[Entry]) -> None:
+        # the purge's items are busy ones (the generation copies, the counters): conflicts are retried
+        transact(self._table, entries, retry_conflicts=True, sleep=self._sleep)
 
     # ---- the purge ---------------------------------------------------------------------------------------
     def bump(self, gen: int, at_ms: int) -> None:
@@ -64,266 +80,216 @@ class PurgeRepository:
                                                                                    "Item": job}}])
 
     # ---- holds -------------------------------------------------------------------------------------------
-    def held_ids(self) -> list[str]:
-        return [str(item["id"]) for item in self.query_all(keys.HOLDS_PK)]
+    def held_sessions(self) -> list[Session]:
+        """The sessions the hold items name (whatever their generation; a released one may still be read)."""
+        ids = [str(item["id"]) for item in self._query_all(keys.HOLDS_PK)]
+        if not ids:
+            return []
+        return [records.session(item) for item in self._get_metas([keys.session_pk(i) for i in ids])]
 
-    def hold(self, meta: Mapping[str, Any], gen: int, by: str, at: str) -> None:
+    def hold(self, meta: Session, gen: int, by: str, at: str) -> None:
         """Put the session on hold in its generation; ConditionFailed if it is held, deleted, or a purge closed
         its generation meanwhile."""
-        session_id = str(meta["id"])
         self._transact([
             {"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
                 "UpdateExpression": "SET onHold = :true, heldAt = :at, heldBy = :by",
-                "ConditionExpression": "attribute_exists(PK) AND " + _gen_condition(gen) +
-                                       " AND attribute_not_exists(deleted) AND attribute_not_exists(onHold)",
-                "ExpressionAttributeNames": {"#gen": "gen"},
+                "ConditionExpression": f"attribute_exists(PK) AND {generation_condition(gen)} AND "
+                                       f"{_NOT_HELD_OR_DELETED}",
+                "ExpressionAttributeNames": GENERATION_NAMES,
                 "ExpressionAttributeValues": {":true": True, ":at": at, ":by": by, ":gen": gen},
             }},
             generation.check_entry(self._name, gen),
             {"Put": {"TableName": self._name, "Item": {
-                "PK": keys.HOLDS_PK, "SK": keys.hold_sk(session_id), "kind": "hold", "id": session_id,
+                "PK": keys.HOLDS_PK, "SK": keys.hold_sk(meta.id), "kind": "hold", "id": meta.id,
                 "heldAt": at, "heldBy": by}}},
             counter_update(self._name, {"heldSessions": 1}, gen=gen),
         ])
 
-    def release(self, meta: Mapping[str, Any], gen: int) -> None:
-        session_id = str(meta["id"])
+    def release(self, meta: Session, gen: int) -> None:
         self._transact([
             {"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
                 "UpdateExpression": "REMOVE onHold, heldAt, heldBy",
-                "ConditionExpression": "onHold = :true AND " + _gen_condition(gen),
-                "ExpressionAttributeNames": {"#gen": "gen"},
+                "ConditionExpression": "onHold = :true AND " + generation_condition(gen),
+                "ExpressionAttributeNames": GENERATION_NAMES,
                 "ExpressionAttributeValues": {":true": True, ":gen": gen},
             }},
             generation.check_entry(self._name, gen),
-            {"Delete": {"TableName": self._name, "Key": {"PK": keys.HOLDS_PK, "SK": keys.hold_sk(session_id)}}},
+            {"Delete": {"TableName": self._name, "Key": {"PK": keys.HOLDS_PK, "SK": keys.hold_sk(meta.id)}}},
             counter_update(self._name, {"heldSessions": -1}, gen=gen),
         ])
 
-    def move_held(self, metas: Sequence[Mapping[str, Any]], to_gen: int) -> int:
+    def move_held(self, metas: Sequence[Session], to_gen: int) -> int:
         """Move held sessions of older generations into `to_gen` (list partitions, REC, counters); the number
         moved. Sessions released or moved by someone else meanwhile are skipped."""
-        def move(group: Sequence[Mapping[str, Any]]) -> int:
-            try:
-                self._transact(self._move_entries(group, to_gen))
-                return len(group)
-            except ConditionFailed:
-                moved = 0
-                for meta in group:  # one of them changed: move the others one by one
-                    try:
-                        self._transact(self._move_entries([meta], to_gen))
-                        moved += 1
-                    except ConditionFailed:
-                        continue
-                return moved
-
         # 2 items a session + 1 counter: at most 81 of a transaction's 100; the groups are independent, so
         # they go at once (a purge with 1,000 holds waits for ~4 rounds of transactions, not 25)
-        groups = [metas[start:start + 40] for start in range(0, len(metas), 40)]
-        return sum(concurrently(move, groups))
+        return len(transact_each(self._table, metas, 40, lambda group: self._move_entries(group, to_gen),
+                                 sleep=self._sleep, concurrent=True))
 
-    def _move_entries(self, metas: Sequence[Mapping[str, Any]], to_gen: int) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
-        recordings = 0
+    def _move_entries(self, metas: Sequence[Session], to_gen: int) -> list[Entry]:
+        entries: list[Entry] = []
         for meta in metas:
-            session_id = str(meta["id"])
-            partitions = keys.list_partitions(keys.SESSION, str(meta["userId"]), str(meta["protocol"]), to_gen)
+            partitions = keys.list_partitions(keys.SESSION, meta.user_id, meta.protocol, to_gen)
             entries.append({"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
                 "UpdateExpression": "SET #gen = :to, GSI1PK = :p1, GSI2PK = :p2, GSI3PK = :p3",
-                "ConditionExpression": _gen_condition(generation.generation_of(meta)) + " AND onHold = :true",
-                "ExpressionAttributeNames": {"#gen": "gen"},
-                "ExpressionAttributeValues": {":to": to_gen, ":gen": generation.generation_of(meta), ":true": True,
+                "ConditionExpression": generation_condition(meta.gen) + " AND onHold = :true",
+                "ExpressionAttributeNames": GENERATION_NAMES,
+                "ExpressionAttributeValues": {":to": to_gen, ":gen": meta.gen, ":true": True,
                                               ":p1": partitions["GSI1PK"], ":p2": partitions["GSI2PK"],
                                               ":p3": partitions["GSI3PK"]},
             }})
-            if "recordingState" in meta:  # the session has a REC item: its completion counts in `gen`
+            if _has_rec(meta):  # the session has a REC item: its completion counts in `gen`
                 entries.append({"Update": {
-                    "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
+                    "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.REC},
                     "UpdateExpression": "SET #gen = :to", "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeNames": {"#gen": "gen"}, "ExpressionAttributeValues": {":to": to_gen},
+                    "ExpressionAttributeNames": GENERATION_NAMES, "ExpressionAttributeValues": {":to": to_gen},
                 }})
-            recordings += 1 if meta.get("hasRecording") else 0
         deltas = {"sessions": len(metas), "heldSessions": len(metas)}
+        recordings = sum(1 for meta in metas if meta.has_recording)
         if recordings:
             deltas["recordings"] = recordings
         entries.append(counter_update(self._name, deltas, gen=to_gen))
         return entries
 
     # ---- single deletes ------------------------------------------------------------------------------------
-    def hide(self, kind: str, meta: Mapping[str, Any], gen: int, at_ms: int) -> None:
+    def hide(self, kind: str, meta: Meta, gen: int, at_ms: int) -> None:
         """Take one session (or file session) out of every list and every read, uncount it, close its recording
         and file its deletion job, atomically; ConditionFailed if it is held, deleted, changed or its generation
         closed."""
-        item_id = str(meta["id"])
-        had_recording = bool(meta.get("hasRecording"))
         deltas = {"fileSessions": -1} if kind == keys.FILES else {"sessions": -1}
-        if had_recording:
+        if meta.has_recording:
             deltas["recordings"] = -1
+        recording = "hasRecording = :true" if meta.has_recording else \
+            "(attribute_not_exists(hasRecording) OR hasRecording = :false)"
         self._transact([
             {"Update": {
-                "TableName": self._name, "Key": {"PK": f"{kind}#{item_id}", "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": _pk(kind, meta.id), "SK": keys.META},
                 "UpdateExpression": "SET deleted = :true, deletedAt = :at REMOVE " + ", ".join(_LIST_INDEX_ATTRIBUTES),
-                "ConditionExpression": "attribute_exists(PK) AND " + _gen_condition(gen) +
-                                       " AND attribute_not_exists(deleted) AND attribute_not_exists(onHold) AND " +
-                                       ("hasRecording = :true" if had_recording else
-                                        "(attribute_not_exists(hasRecording) OR hasRecording = :false)"),
-                "ExpressionAttributeNames": {"#gen": "gen"},
+                "ConditionExpression": f"attribute_exists(PK) AND {generation_condition(gen)} AND "
+                                       f"{_NOT_HELD_OR_DELETED} AND {recording}",
+                "ExpressionAttributeNames": GENERATION_NAMES,
                 "ExpressionAttributeValues": {":true": True, ":false": False, ":at": at_ms, ":gen": gen},
             }},
             generation.check_entry(self._name, gen),
             counter_update(self._name, deltas, gen=gen),
             {"Put": {"TableName": self._name, "Item": {
-                "PK": keys.JOBS_PK, "SK": keys.delete_job_sk(kind, item_id), "kind": "delete", "target": kind,
-                "id": item_id, "createdAt": at_ms, "closedAt": at_ms, "phase": "delete"}}},
+                "PK": keys.JOBS_PK, "SK": keys.delete_job_sk(kind, meta.id), "kind": "delete", "target": kind,
+                "id": meta.id, "createdAt": at_ms, "closedAt": at_ms, "phase": "delete"}}},
             # its recording closes in the same step: a chunk or a completion either commits before (and is
             # deleted and uncounted with the session) or is refused, never counted for a deleted session
-            *([_close_recording_entry(self._name, item_id, at_ms)] if "recordingState" in meta else []),
+            *([_close_recording_entry(self._name, meta.id, at_ms)] if _has_rec(meta) else []),
         ])
 
     def rewind_audit(self, kind: str, gen: int, before: str) -> None:
-        """Let the audit expiry walk again from `before` (a hold released on an old session)."""
-        field = f"audit{kind}"
-        try:
-            self._table.update_item(
-                Key={"PK": keys.SETTINGS_PK, "SK": keys.RETENTION_STATE_SK},
-                UpdateExpression="SET #f = :before",
-                ConditionExpression="#gen = :gen AND #f > :before",
-                ExpressionAttributeNames={"#f": field, "#gen": "gen"},
-                ExpressionAttributeValues={":before": before, ":gen": gen},
-            )
-        except Exception as exc:
-            if "ConditionalCheckFailed" in str(exc):
-                return
-            raise translate(exc) from exc
+        """Let the audit expiry walk again from `before` (a hold released on an old session); nothing to do when
+        it has not walked past `before`, or walked in another generation."""
+        conditional(lambda: self._table.update_item(
+            Key={"PK": keys.SETTINGS_PK, "SK": keys.RETENTION_STATE_SK},
+            UpdateExpression="SET #f = :before",
+            ConditionExpression="#gen = :gen AND #f > :before",
+            ExpressionAttributeNames={"#f": f"audit{kind}", **GENERATION_NAMES},
+            ExpressionAttributeValues={":before": before, ":gen": gen},
+        ))
 
     # ---- jobs ----------------------------------------------------------------------------------------------
-    def jobs(self) -> list[Item]:
-        return self.query_all(keys.JOBS_PK)
+    def jobs(self) -> list[Job]:
+        return [records.job(item) for item in self._query_all(keys.JOBS_PK)]
 
-    def claim(self, job: Mapping[str, Any], until_ms: int, now_ms: int) -> bool:
-        try:
-            self._table.update_item(
-                Key={"PK": keys.JOBS_PK, "SK": str(job["SK"])},
-                UpdateExpression="SET leaseUntil = :until",
-                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-                ExpressionAttributeValues={":until": until_ms, ":now": now_ms},
-            )
-        except Exception as exc:
-            if _condition_failed(exc):
-                return False
-            raise translate(exc) from exc
-        return True
+    def claim(self, job: Job, until_ms: int, now_ms: int) -> bool:
+        """Lease the job until `until_ms`; False when a live worker holds it (or it is gone)."""
+        return conditional(lambda: self._table.update_item(
+            Key={"PK": keys.JOBS_PK, "SK": job.sk},
+            UpdateExpression="SET leaseUntil = :until",
+            ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            ExpressionAttributeValues={":until": until_ms, ":now": now_ms},
+        ))
 
     def update_job(self, job_sk: str, changes: Mapping[str, Any], remove: Iterable[str] = ()) -> None:
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        values = {f":v{i}": value for i, value in enumerate(changes.values())}
-        removed = {f"#r{i}": name for i, name in enumerate(remove)}
-        expression = ""
-        if changes:
-            expression += "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
-        if removed:
-            expression += " REMOVE " + ", ".join(removed)
-        kwargs: dict[str, Any] = {"ExpressionAttributeNames": {**names, **removed}}
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        try:
-            self._table.update_item(Key={"PK": keys.JOBS_PK, "SK": job_sk}, UpdateExpression=expression.strip(),
-                                    **kwargs)
-        except Exception as exc:
-            raise translate(exc) from exc
+        with aws_errors():
+            self._table.update_item(Key={"PK": keys.JOBS_PK, "SK": job_sk}, **set_expression(changes, list(remove)))
 
     def delete_job(self, job_sk: str) -> None:
-        try:
+        with aws_errors():
             self._table.delete_item(Key={"PK": keys.JOBS_PK, "SK": job_sk})
-        except Exception as exc:
-            raise translate(exc) from exc
 
     # ---- finding what to delete ----------------------------------------------------------------------------
-    def list_page(self, partition: str, start_key: Item | None, limit: int,
-                  before: str | None = None) -> tuple[list[Item], Item | None]:
-        """One page of a GSI2 partition, oldest first (`before`: sort keys below it only)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": keys.ALL_INDEX, "Limit": limit,
-            "KeyConditionExpression": "GSI2PK = :pk" + (" AND GSI2SK < :before" if before else ""),
-            "ExpressionAttributeValues": {":pk": partition, **({":before": before} if before else {})},
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        try:
-            response = self._table.query(**kwargs)
-        except Exception as exc:
-            raise translate(exc) from exc
-        return [plain(i) for i in response["Items"]], response.get("LastEvaluatedKey")
+    def list_page(self, partition: str, start_key: Cursor | None, limit: int,
+                  before: str | None = None) -> tuple[list[Item], Cursor | None]:
+        """One page of raw GSI2 items of a partition, oldest first (`before`: sort keys below it only)."""
+        query = {"IndexName": keys.ALL_INDEX,
+                 "KeyConditionExpression": "GSI2PK = :pk" + (" AND GSI2SK < :before" if before else ""),
+                 "ExpressionAttributeValues": {":pk": partition, **({":before": before} if before else {})}}
+        return query_page(self._table, query, limit, start_key)
 
-    def query_all(self, pk: str, prefix: str | None = None) -> list[Item]:
+    def generation_page(self, kind: str, gen: int, cursor: Cursor | None,
+                        limit: int) -> tuple[list[Meta], Cursor | None]:
+        """One page of the records listed in generation `gen` of `kind`, read from the table itself (the index
+        lags it), and where to go on from."""
+        page, cursor = self.list_page(keys.all_pk(kind, gen), cursor, limit)
+        return [records.meta(i) for i in self._get_metas([str(i["PK"]) for i in page])], cursor
+
+    def open_recordings_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Session], Cursor | None]:
+        """One page of the sessions whose recording is open or has work left (their OPEN marker), read from the
+        table."""
+        markers, cursor = self.list_page(keys.OPEN_PK, cursor, limit)
+        return [records.session(i) for i in self._get_metas([str(m["PK"]) for m in markers])], cursor
+
+    def metas(self, kind: str, ids: Sequence[str]) -> list[Meta]:
+        """The records of these ids, whatever their generation (consistent)."""
+        return [records.meta(item) for item in self._get_metas([_pk(kind, i) for i in ids])]
+
+    def _get_metas(self, pks: Sequence[str]) -> list[Item]:
+        return list(generation.get_many(self._table, [{"PK": pk, "SK": keys.META} for pk in pks]).values())
+
+    def remains(self, kind: str, item_id: str) -> Remains:
+        """Everything of the record's partition but its META (consistent, page after page)."""
+        items = self._query_all(_pk(kind, item_id))
+        rec = next((i for i in items if i["SK"] == keys.REC), None)
+        return Remains(rows=tuple(str(i["SK"]) for i in items if i["SK"] not in (keys.META, keys.REC)),
+                       rec=records.rec_status(rec) if rec is not None else None,
+                       open_marker=any(i["SK"] == keys.OPEN for i in items))
+
+    def _query_all(self, pk: str, prefix: str | None = None) -> list[Item]:
         """Every item of a partition (consistent), page after page."""
-        kwargs: dict[str, Any] = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": pk},
-                                  "ConsistentRead": True}
+        query: dict[str, Any] = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": pk},
+                                 "ConsistentRead": True}
         if prefix:
-            kwargs["KeyConditionExpression"] += " AND begins_with(SK, :prefix)"
-            kwargs["ExpressionAttributeValues"][":prefix"] = prefix
-        found: list[Item] = []
-        try:
-            while True:
-                response = self._table.query(**kwargs)
-                found.extend(plain(i) for i in response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    return found
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        except Exception as exc:
-            raise translate(exc) from exc
-
-    def get_many(self, item_keys: list[dict[str, str]]) -> dict[tuple[str, str], Item]:
-        return generation.get_many(self._table, item_keys)
+            query["KeyConditionExpression"] += " AND begins_with(SK, :prefix)"
+            query["ExpressionAttributeValues"][":prefix"] = prefix
+        return [plain(i) for i in query_items(self._table, query)]
 
     def close_recording(self, session_id: str, now_ms: int) -> None:
         update = _close_recording_entry(self._name, session_id, now_ms)["Update"]
         del update["TableName"]
-        try:
-            self._table.update_item(**update)
-        except Exception as exc:
-            if _condition_failed(exc):
-                return
-            raise translate(exc) from exc
+        conditional(lambda: self._table.update_item(**update))  # closed already, or it has no REC: done
 
     # ---- deleting ------------------------------------------------------------------------------------------
-    def delete_rows(self, item_keys: Sequence[Mapping[str, str]]) -> int:
-        """BatchWriteItem deletes, 25 a request, unprocessed items retried with backoff; requests made."""
-        deletes = [{"DeleteRequest": {"Key": {"PK": k["PK"], "SK": k["SK"]}}} for k in item_keys]
-        return batch_write(self._client, self._name, deletes, self._sleep, max_rounds=_MAX_UNPROCESSED_ROUNDS,
-                           max_backoff=2.0)
+    def delete_rows(self, item_keys: Sequence[Key]) -> int:
+        """BatchWriteItem deletes of (PK, SK), 25 a request, unprocessed items retried with backoff; requests
+        made."""
+        deletes = [{"DeleteRequest": {"Key": {"PK": pk, "SK": sk}}} for pk, sk in item_keys]
+        return batch_write(self._table, deletes, self._sleep, max_rounds=_MAX_UNPROCESSED_ROUNDS, max_backoff=2.0)
 
     def delete_last(self, doomed: Sequence[Doomed]) -> int:
         """Delete the META (under its condition) and REC items of sessions whose other rows and objects are
         gone, taking their bytes off the storage total, in transactions; a session whose condition fails is
         left alone. Returns how many were deleted."""
-        deleted = 0
-        for start in range(0, len(doomed), 45):  # META + REC a session, + 1 counter
-            group = doomed[start:start + 45]
-            try:
-                self._transact(self._delete_entries(group))
-                deleted += len(group)
-            except ConditionFailed:
-                for one in group:
-                    try:
-                        self._transact(self._delete_entries([one]))
-                        deleted += 1
-                    except ConditionFailed:
-                        continue
-        return deleted
+        # META + REC a session, + 1 counter
+        return len(transact_each(self._table, doomed, 45, self._delete_entries, sleep=self._sleep))
 
-    def _delete_entries(self, group: Sequence[Doomed]) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
+    def _delete_entries(self, group: Sequence[Doomed]) -> list[Entry]:
+        entries: list[Entry] = []
         for one in group:
-            entry: dict[str, Any] = {"TableName": self._name, "Key": {"PK": one.pk, "SK": keys.META},
-                                     "ConditionExpression": one.condition}
-            if one.values:
-                entry["ExpressionAttributeValues"] = dict(one.values)
-            if "#gen" in one.condition:
-                entry["ExpressionAttributeNames"] = {"#gen": "gen"}
+            entry: Entry = {"TableName": self._name, "Key": {"PK": one.pk, "SK": keys.META}}
+            if one.purged_gen is None:
+                entry.update(ConditionExpression="deleted = :true", ExpressionAttributeValues={":true": True})
+            else:
+                entry.update(ConditionExpression=f"{generation_condition(one.purged_gen)} AND {_NOT_HELD_OR_DELETED}",
+                             ExpressionAttributeNames=GENERATION_NAMES,
+                             ExpressionAttributeValues={":gen": one.purged_gen})
             entries.append({"Delete": entry})
             if one.has_rec:
                 entries.append({"Delete": {"TableName": self._name, "Key": {"PK": one.pk, "SK": keys.REC}}})
@@ -332,27 +298,8 @@ class PurgeRepository:
             entries.append(counter_update(self._name, {"bytes": -size}))
         return entries
 
-    # ---- plumbing ------------------------------------------------------------------------------------------
-    def _transact(self, entries: list[dict[str, Any]]) -> None:
-        """TransactWriteItems, retrying conflicts with other transactions (busy items: the generation copies,
-        the counters); ConditionFailed when a condition does not hold."""
-        for attempt in range(6):
-            try:
-                self._client.transact_write_items(TransactItems=entries)  # type: ignore[arg-type]
-                return
-            except Exception as exc:
-                reasons = _reasons(exc)
-                code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
-                if "ConditionalCheckFailed" in reasons or code == "ConditionalCheckFailedException":
-                    raise ConditionFailed("the item changed concurrently", reasons=reasons) from exc
-                conflict = code == "TransactionConflictException" or "TransactionConflict" in reasons
-                if not conflict:
-                    raise translate(exc) from exc
-                self._sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311  (jitter)
-        raise Unavailable("storage is busy, retry")
 
-
-def _close_recording_entry(table_name: str, session_id: str, now_ms: int) -> dict[str, Any]:
+def _close_recording_entry(table_name: str, session_id: str, now_ms: int) -> Entry:
     """REC refuses every further chunk, finalize, compaction and completion (state `purged`, the state it had
     kept in `purgedFrom` for the worker)."""
     return {"Update": {
@@ -362,7 +309,3 @@ def _close_recording_entry(table_name: str, session_id: str, now_ms: int) -> dic
         "ExpressionAttributeNames": {"#from": "purgedFrom", "#state": "state", "#at": "purgedAt"},
         "ExpressionAttributeValues": {":purged": PURGED, ":now": now_ms},
     }}
-
-
-def _gen_condition(gen: int) -> str:
-    return "(attribute_not_exists(#gen) OR #gen = :gen)" if gen == 0 else "#gen = :gen"

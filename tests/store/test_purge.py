@@ -284,7 +284,7 @@ def test_hiding_a_session_closes_its_recording_in_the_same_transaction(rig):
     count a recording for a session already uncounted)."""
     session_id = rig.start()
     assert rig.chunk(session_id, pattern(500)).status_code == 200
-    meta = rig.services.generations.visible_meta(keys.session_pk(session_id))
+    meta = rig.services.generations.visible(keys.SESSION, session_id)
     rig.services.purge._repo.hide(keys.SESSION, meta, 0, 1)  # the delete's one write, alone
     rec = rig.rec(session_id)
     assert rec["state"] == "purged" and rec["purgedFrom"] == "recording"

@@ -50,8 +50,8 @@ def client_error(code, reasons=()):
 
 def test_conflicts_on_a_busy_item_are_retried_other_errors_are_not():
     from chalicelib.errors import Unavailable
-    from chalicelib.store.audit import retry_conflicts
     from chalicelib.store.dynamo import ConditionFailed
+    from chalicelib.store.dynamo import retrying_conflicts as retry_conflicts
 
     failures = [client_error("TransactionCanceledException", ["None", "TransactionConflict"]),
                 client_error("TransactionConflictException")]

@@ -1,0 +1,47 @@
+"""Audit records as the domain and the API see them: SSH commands, RDP input events, file events, and the
+entries of the access log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+Elapsed = int | float  # seconds since the session started, as the gateway sent it (type included)
+
+
+class InputEvent(NamedTuple):
+    elapsed: Elapsed
+    event_type: str  # click, key or move
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    id: str
+    timestamp: str
+    elapsed: Elapsed
+    command: str
+    output_preview: str
+
+
+@dataclass(frozen=True)
+class FileEventRecord:
+    id: str
+    timestamp: str
+    action: str
+    path: str
+    detail: Any = None  # a JSON object, a string, or None
+    received_at: str = ""
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """Who watched, downloaded, exported, purged, deleted, held or released what."""
+
+    at: str
+    user_id: str
+    username: str
+    action: str
+    target: str
+    ip: str | None = None
+    detail: Mapping[str, Any] | None = None
