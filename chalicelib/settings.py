@@ -24,6 +24,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# SigV4 presigned URLs live at most 7 days: S3 refuses every URL signed for longer, so such a setting would break
+# every playback and large export while the service looked healthy.
+PRESIGN_TTL_LIMIT_SECONDS = 7 * 24 * 3600
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable service."""
 
@@ -59,7 +64,7 @@ class Settings:
     retention_budget_seconds: float = 240.0
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -69,6 +74,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}")
     return value
 
 
@@ -128,7 +135,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         playback_origins=origins,
         storage_origin=_origin(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")),
         kms_key_id=env.get("KMS_KEY_ID") or None,
-        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60),
+        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60, maximum=PRESIGN_TTL_LIMIT_SECONDS),
         finalize_grace_seconds=_float(env, "FINALIZE_GRACE_SECONDS", 3.0),
         idle_timeout_video_seconds=_int(env, "IDLE_TIMEOUT_VIDEO_SECONDS", 600, minimum=1),
         idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
