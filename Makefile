@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= prod
 
-.PHONY: run test lint unit http browser browser-deps viewer-deps viewer-vendor install clean package lint-template \
+.PHONY: run dev test lint unit http browser browser-deps viewer-deps viewer-vendor install clean package lint-template \
 	ffmpeg
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -16,8 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# `make run` never reloads (a tool's cache written into the checkout would restart the server and drop requests in
+# flight); `make dev` is the same stack with chalice's reloader, restarting on any change under the checkout.
 run: $(STAMP)
 	$(PY) scripts/local_stack.py
+
+dev: $(STAMP)
+	LOCAL_STACK_AUTORELOAD=1 $(PY) scripts/local_stack.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,7 +1,10 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
+import os
+
 from chalice.app import Chalice, Rate, Request
 
+from chalicelib import logs
 from chalicelib.api import audit_routes as audit
 from chalicelib.api import purge_routes as purge
 from chalicelib.api import recording_routes as recordings
@@ -9,8 +12,12 @@ from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
 from chalicelib.api.http import middleware
+from chalicelib.settings import log_level
 
+# JSON lines at LOG_LEVEL (chalicelib/logs.py); a bad LOG_LEVEL fails the import, so the function does not start
+logs.configure(log_level(os.environ))
 app = Chalice(app_name="session-audit")
+app.register_middleware(logs.with_request_id, "all")
 app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
 app.register_middleware(middleware, "http")
 

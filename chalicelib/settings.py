@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,6 +63,7 @@ class Settings:
     purge_settle_seconds: float = 180.0
     worker_budget_seconds: float = 600.0
     retention_budget_seconds: float = 240.0
+    log_level: int = logging.INFO
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
@@ -149,7 +151,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         purge_settle_seconds=_float(env, "PURGE_SETTLE_SECONDS", 180.0),
         worker_budget_seconds=_float(env, "WORKER_BUDGET_SECONDS", 600.0),
         retention_budget_seconds=_float(env, "RETENTION_BUDGET_SECONDS", 240.0),
+        log_level=log_level(env),
     )
+
+
+# Python's names and Lambda's (ApplicationLogLevel: TRACE, DEBUG, INFO, WARN, ERROR, FATAL), any case
+LOG_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
+              "CRITICAL": logging.CRITICAL}
+
+
+def log_level(env: Mapping[str, str]) -> int:
+    """LOG_LEVEL (default INFO); read apart from the rest too, since app.py sets it up at import."""
+    raw = env.get("LOG_LEVEL") or "INFO"
+    try:
+        return LOG_LEVELS[raw.strip().upper()]
+    except KeyError:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}") from None
 
 
 def _worker_invoke(env: Mapping[str, str]) -> str:
