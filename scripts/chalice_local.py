@@ -7,7 +7,7 @@ the body. This runs `chalice local` with its gateway answering as the deployed o
 
 Its HTTP server also answers a method it has no handler for (TRACE, CONNECT, PROPFIND, anything) with the
 stdlib's HTML 501. Here every method reaches the gateway: on a path no route has that is the 404 above, on a
-known path the app's 405 `{"error": "Unsupported method: TRACE"}` with `Allow`, as for PATCH (README, "Unknown
+known path the app's 405 `{"error": "Unsupported method: TRACE"}`, as for PATCH (README, "Unknown
 routes and methods").
 
     python scripts/chalice_local.py local --stage local --port 8000
