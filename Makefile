@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= prod
 
-.PHONY: run test lint unit http browser browser-deps viewer-deps viewer-vendor install clean package lint-template \
+.PHONY: run dev test lint http-localstack unit http browser browser-deps viewer-deps viewer-vendor install clean package lint-template \
 	ffmpeg
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -16,8 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# `make run` never reloads (a tool's cache written into the checkout would restart the server and drop requests in
+# flight); `make dev` is the same stack with chalice's reloader, restarting on any change under the checkout.
 run: $(STAMP)
 	$(PY) scripts/local_stack.py
+
+dev: $(STAMP)
+	LOCAL_STACK_AUTORELOAD=1 $(PY) scripts/local_stack.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -28,6 +33,22 @@ unit: $(STAMP)
 
 http: $(STAMP)
 	$(PY) -m pytest -m http
+
+# The HTTP suite with S3 on LocalStack's native S3, which checks presigned URLs' signatures (moto accepts expired,
+# tampered and re-scoped ones), and DynamoDB on moto. LocalStack runs on the host from its own Python 3.13 venv.
+# pyenv's 3.13 when there is one (its `python3.13` shim answers only where 3.13 is selected), else python3.13
+LOCALSTACK_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+LS_VENV := .venv-localstack
+LS_STAMP := $(LS_VENV)/.installed
+
+$(LS_STAMP): requirements-localstack.txt
+	test -x $(LS_VENV)/bin/python || $(LOCALSTACK_PYTHON) -m venv $(LS_VENV) || { \
+	  echo "LocalStack needs Python 3.13: set LOCALSTACK_PYTHON=/path/to/python3.13" >&2; exit 1; }
+	$(LS_VENV)/bin/python -m pip install -q -r requirements-localstack.txt
+	touch $(LS_STAMP)
+
+http-localstack: $(STAMP) $(LS_STAMP)
+	$(PY) scripts/localstack_s3.py $(LS_VENV)/bin/python -- $(PY) -m pytest -m http
 
 browser: $(STAMP) browser-deps viewer-deps
 	$(PY) -m pytest -m browser
@@ -88,4 +109,4 @@ test: $(STAMP) browser-deps viewer-deps ffmpeg lint lint-template
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache viewer/node_modules
+	rm -rf $(VENV) $(LS_VENV) build .pytest_cache .mypy_cache .ruff_cache viewer/node_modules

@@ -1,7 +1,10 @@
 """session-audit: the routing table. Each view hands the request to chalicelib/api; nothing else lives here."""
 
+import os
+
 from chalice.app import Rate, Request
 
+from chalicelib import logs
 from chalicelib.api import audit_routes as audit
 from chalicelib.api import health_routes as health
 from chalicelib.api import purge_routes as purge
@@ -10,8 +13,12 @@ from chalicelib.api import session_routes as sessions
 from chalicelib.api import settings_routes as settings
 from chalicelib.api import static_routes as static
 from chalicelib.api.http import ServiceApp, middleware
+from chalicelib.settings import log_level
 
+# JSON lines at LOG_LEVEL (chalicelib/logs.py); a bad LOG_LEVEL fails the import, so the function does not start
+logs.configure(log_level(os.environ))
 app = ServiceApp(app_name="session-audit")  # Chalice; each view maps domain errors to HTTP (api/errors.at_boundary)
+app.register_middleware(logs.with_request_id, "all")
 app.api.binary_types.extend(["video/webm", "application/x-asciicast"])
 app.register_middleware(middleware, "http")
 

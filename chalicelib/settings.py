@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": ALL_PERMISSIONS,
     "user": frozenset({"sessions.view_own"}),
 }
+
+
+# SigV4 presigned URLs live at most 7 days: S3 refuses every URL signed for longer, so such a setting would break
+# every playback and large export while the service looked healthy.
+PRESIGN_TTL_LIMIT_SECONDS = 7 * 24 * 3600
 
 
 class ConfigError(RuntimeError):
@@ -61,9 +67,10 @@ class Settings:
     purge_settle_seconds: float = 180.0
     worker_budget_seconds: float = 600.0
     retention_budget_seconds: float = 240.0
+    log_level: int = logging.INFO
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -73,6 +80,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}")
     return value
 
 
@@ -135,7 +144,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         jwt_issuer=env.get("JWT_ISSUER") or None,
         serve_test_pages=env.get("SERVE_TEST_PAGES", "") == "1",
         kms_key_id=env.get("KMS_KEY_ID") or None,
-        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60),
+        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60, maximum=PRESIGN_TTL_LIMIT_SECONDS),
         finalize_grace_seconds=_float(env, "FINALIZE_GRACE_SECONDS", 3.0),
         idle_timeout_video_seconds=_int(env, "IDLE_TIMEOUT_VIDEO_SECONDS", 600, minimum=1),
         idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
@@ -149,7 +158,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         purge_settle_seconds=_float(env, "PURGE_SETTLE_SECONDS", 180.0),
         worker_budget_seconds=_float(env, "WORKER_BUDGET_SECONDS", 600.0),
         retention_budget_seconds=_float(env, "RETENTION_BUDGET_SECONDS", 240.0),
+        log_level=log_level(env),
     )
+
+
+# Python's names and Lambda's (ApplicationLogLevel: TRACE, DEBUG, INFO, WARN, ERROR, FATAL), any case
+LOG_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL,
+              "CRITICAL": logging.CRITICAL}
+
+
+def log_level(env: Mapping[str, str]) -> int:
+    """LOG_LEVEL (default INFO); read apart from the rest too, since app.py sets it up at import."""
+    raw = env.get("LOG_LEVEL") or "INFO"
+    try:
+        return LOG_LEVELS[raw.strip().upper()]
+    except KeyError:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}") from None
 
 
 def _worker_invoke(env: Mapping[str, str]) -> str:

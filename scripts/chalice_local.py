@@ -5,6 +5,11 @@ response the app's error shape (404 `{"error": "no such route or method"}`). `ch
 `{"message": "Missing Authentication Token"}`, or echoes the caller's Authorization header (the token) back in
 the body. This runs `chalice local` with its gateway answering as the deployed one.
 
+Its HTTP server also answers a method it has no handler for (TRACE, CONNECT, PROPFIND, anything) with the
+stdlib's HTML 501. Here every method reaches the gateway: on a path no route has that is the 404 above, on a
+known path the app's 405 `{"error": "Unsupported method: TRACE"}`, as for PATCH (README, "Unknown
+routes and methods").
+
     python scripts/chalice_local.py local --stage local --port 8000
 """
 
@@ -42,9 +47,22 @@ def answer_unknown_routes_as_deployed() -> None:
     local.LocalGateway.handle_request = handle  # type: ignore[method-assign]
 
 
+def answer_every_method_as_json() -> None:
+    from chalice import local
+
+    def any_method(self: Any, name: str) -> Any:
+        # only reached for attributes the class lacks: `do_TRACE` and the like, which would otherwise be a 501
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    local.ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
+
+
 def main() -> int:
     args = sys.argv[1:]
     answer_unknown_routes_as_deployed()
+    answer_every_method_as_json()
     # chalice's auto-reloader starts its worker with sys.argv: make that this script again, not `chalice`
     sys.argv = [sys.executable, str(Path(__file__).resolve()), *args]
     from chalice.cli import cli

@@ -1,13 +1,18 @@
 """`make run`: the whole service on one machine.
 
-Starts moto's server on loopback (unless AWS_ENDPOINT_URL names another emulator), creates the table and
-bucket from infra/resources.yaml, serves the API with `chalice local`, runs the app's scheduled functions
-on a short period, since `chalice local` never fires them, and seeds the viewer's demo into an empty table
-(scripts/seed_demo.py; SEED_DEMO=0 skips it). Ctrl-C (or SIGTERM) stops everything it started.
+Starts moto's server on loopback (unless AWS_ENDPOINT_URL, or both AWS_ENDPOINT_URL_S3 and
+AWS_ENDPOINT_URL_DYNAMODB, name other emulators), creates the table and bucket from infra/resources.yaml, serves
+the API with `chalice local`, runs the app's scheduled functions on a short period, since `chalice local` never
+fires them, and seeds the viewer's demo into an empty table (scripts/seed_demo.py; SEED_DEMO=0 skips it).
+Ctrl-C, SIGTERM or SIGHUP stops everything it started, grandchildren included.
+
+The server does not reload when files change (a test tool's cache written into the checkout would restart it and
+drop the requests in flight); LOCAL_STACK_AUTORELOAD=1 (`make dev`) turns chalice's reloader on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -22,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SECRET_FILE = ROOT / ".local" / "jwt-secret"
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _wait_http(url: str, timeout: float, process: subprocess.Popen[Any] | None = None) -> None:
@@ -79,6 +86,32 @@ def environment() -> dict[str, str]:
     return env
 
 
+def check_settings(env: dict[str, str]) -> None:
+    """Refuse to start on a setting the service would refuse on its first request (chalicelib/settings.py)."""
+    from chalicelib.settings import ConfigError, load_settings
+
+    try:
+        load_settings(env)
+    except ConfigError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
+
+
+def missing_endpoints(env: dict[str, str]) -> list[str]:
+    """The services of the stack that no endpoint variable points elsewhere: moto serves those.
+
+    boto3's own variables: AWS_ENDPOINT_URL_<SERVICE> wins over AWS_ENDPOINT_URL for that service, so S3 may be
+    one emulator (one that checks signatures, say) and DynamoDB another."""
+    return [name for name in ENDPOINT_VARIABLES if not env.get(name) and not env.get("AWS_ENDPOINT_URL")]
+
+
+def pin_endpoints(env: dict[str, str], moto_url: str | None) -> None:
+    """Name each service's endpoint explicitly, so the API, the schedules and the printed URLs agree."""
+    for name in ENDPOINT_VARIABLES:
+        env[name] = env.get(name) or env.get("AWS_ENDPOINT_URL") or moto_url or ""
+    if moto_url and not env.get("AWS_ENDPOINT_URL"):
+        env["AWS_ENDPOINT_URL"] = moto_url  # any other service a code path reaches stays local too
+
+
 def create_resources(env: dict[str, str]) -> None:
     import boto3
 
@@ -89,11 +122,10 @@ def create_resources(env: dict[str, str]) -> None:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    endpoint = env["AWS_ENDPOINT_URL"]
     origins = tuple(o.strip() for o in env["PLAYBACK_ORIGINS"].split(",") if o.strip())
     schema.ensure(
-        session.client("dynamodb", endpoint_url=endpoint),
-        session.client("s3", endpoint_url=endpoint),
+        session.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"]),
+        session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"]),
         env["TABLE_NAME"],
         env["BUCKET_NAME"],
         origins,
@@ -138,67 +170,114 @@ def run_schedules(stop: threading.Event, period: float) -> None:
                 print(f"scheduled {getattr(handler, '__name__', handler)} failed: {exc!r}", file=sys.stderr)
 
 
+class Children:
+    """The processes the stack started, each the leader of a process group of its own.
+
+    `chalice local` with its reloader serves from a grandchild: stopping only the child would leave that serving
+    the port (and the next `make run` failing), so each whole group is stopped. Their own groups, not ours: ours
+    is the terminal's (make, the shell), which a signal to the whole group would stop too."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def start(self, command: list[str], env: dict[str, str], **options: Any) -> subprocess.Popen[Any]:
+        child = subprocess.Popen(command, cwd=ROOT, env=env, process_group=0, **options)
+        self.started.append(child)
+        return child
+
+    def all_running(self) -> bool:
+        return all(child.poll() is None for child in self.started)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for child in self.started:
+            _signal_group(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.started:
+            while _group_alive(child.pid) and time.monotonic() < deadline:
+                child.poll()  # reaps the leader; its own children go to init
+                time.sleep(0.05)
+            if _group_alive(child.pid):
+                _signal_group(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+class Stopped(Exception):
+    """A stop signal arrived (Ctrl-C, SIGTERM, SIGHUP)."""
+
+
+def _on_stop_signal(*_: Any) -> None:
+    raise Stopped
+
+
+def start_api(children: Children, env: dict[str, str]) -> subprocess.Popen[Any]:
+    # chalice local, answering unknown routes and methods as the deployed gateway does (scripts/chalice_local.py)
+    command = [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), "local", "--stage", "local",
+               "--host", "127.0.0.1", "--port", env["PORT"]]
+    if env.get("LOCAL_STACK_AUTORELOAD", "0") != "1":
+        # any file written under the checkout (.hypothesis/, .pytest_cache/, __pycache__/) would restart the
+        # server and refuse connections while it comes back
+        command.append("--no-autoreload")
+    return children.start(command, env)
+
+
+def serve(children: Children, env: dict[str, str]) -> int:
+    if missing_endpoints(env):
+        moto_url = f"http://127.0.0.1:{env['MOTO_PORT']}"
+        moto = children.start([sys.executable, "-m", "scripts.moto_server", "--port", env["MOTO_PORT"]], env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_http(moto_url + "/moto-api/", 30, moto)
+        pin_endpoints(env, moto_url)
+    else:
+        pin_endpoints(env, None)
+    create_resources(env)
+    os.environ.update(env)
+    api = start_api(children, env)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    _wait_http(base + "/openapi.yaml", 60, api)
+    stop = threading.Event()
+    threading.Thread(target=run_schedules, args=(stop, float(env["SCHEDULE_PERIOD_SECONDS"])), daemon=True).start()
+    print(f"session-audit is up: {base}  (S3: {env['AWS_ENDPOINT_URL_S3']}, "
+          f"DynamoDB: {env['AWS_ENDPOINT_URL_DYNAMODB']})", flush=True)
+    if env.get("SEED_DEMO", "1") != "0":
+        seed_demo(base, env["JWT_SECRET"])
+    print(f"viewer: {base}/  (sign in by pasting a token)", flush=True)
+    if env.get("SESSION_AUDIT_PRINT_TOKEN"):
+        print(f"dev JWT_SECRET (kept in {DEV_SECRET_FILE.relative_to(ROOT)}): {env['JWT_SECRET']}")
+        print(f"admin token: {admin_token(env['JWT_SECRET'])}")
+        print(f"try: curl -H \"Authorization: Bearer $TOKEN\" {base}/sessions", flush=True)
+    print("READY", flush=True)
+    while children.all_running():
+        time.sleep(0.5)
+    return 1
+
+
 def main() -> int:
     env = environment()
-    children: list[subprocess.Popen[Any]] = []
-
-    def stop_all(*_: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
-    def on_sigterm(*_: Any) -> None:
-        stop_all()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    check_settings(env)
+    children = Children()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _on_stop_signal)
     try:
-        if not env.get("AWS_ENDPOINT_URL"):
-            env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{env['MOTO_PORT']}"
-            moto = subprocess.Popen(
-                [sys.executable, "-m", "scripts.moto_server", "--port", env["MOTO_PORT"]],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            children.append(moto)
-            _wait_http(env["AWS_ENDPOINT_URL"] + "/moto-api/", 30, moto)
-        create_resources(env)
-        os.environ.update(env)
-        # chalice local, answering unknown routes as the deployed gateway does (scripts/chalice_local.py)
-        command = [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), "local", "--stage", "local",
-                   "--host", "127.0.0.1", "--port", env["PORT"]]
-        if env.get("LOCAL_STACK_AUTORELOAD", "1") == "0":
-            # any file written under the project (.hypothesis/, .pytest_cache/, __pycache__/) would restart the
-            # server mid-test and refuse connections while it comes back
-            command.append("--no-autoreload")
-        api = subprocess.Popen(command, cwd=ROOT, env=env)
-        children.append(api)
-        base = f"http://127.0.0.1:{env['PORT']}"
-        _wait_http(base + "/openapi.yaml", 60, api)
-        stop = threading.Event()
-        threading.Thread(
-            target=run_schedules, args=(stop, float(env["SCHEDULE_PERIOD_SECONDS"])), daemon=True
-        ).start()
-        print(f"session-audit is up: {base}  (storage: {env['AWS_ENDPOINT_URL']})", flush=True)
-        if env.get("SEED_DEMO", "1") != "0":
-            seed_demo(base, env["JWT_SECRET"])
-        print(f"viewer: {base}/  (sign in by pasting a token)", flush=True)
-        if env.get("SESSION_AUDIT_PRINT_TOKEN"):
-            print(f"dev JWT_SECRET (kept in {DEV_SECRET_FILE.relative_to(ROOT)}): {env['JWT_SECRET']}")
-            print(f"admin token: {admin_token(env['JWT_SECRET'])}")
-            print(f"try: curl -H \"Authorization: Bearer $TOKEN\" {base}/sessions", flush=True)
-        print("READY", flush=True)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        return 1
-    except KeyboardInterrupt:
+        return serve(children, env)
+    except Stopped:
         return 0
     finally:
-        stop_all()
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+        children.stop()
 
 
 if __name__ == "__main__":

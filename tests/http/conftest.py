@@ -38,7 +38,9 @@ def running_stack(**extra_env: str) -> Iterator[Stack]:
            "TABLE_NAME": "session-audit-http", "BUCKET_NAME": "session-audit-http",
            "SCHEDULE_PERIOD_SECONDS": "2", "FINALIZE_GRACE_SECONDS": "1", "PYTHONUNBUFFERED": "1",
            "LOCAL_STACK_AUTORELOAD": "0", "SEED_DEMO": "0", **extra_env}
-    env.pop("AWS_ENDPOINT_URL", None)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"):
+        if name not in extra_env:
+            env.pop(name, None)  # the caller's shell never points the tests' stack elsewhere
     process = subprocess.Popen([sys.executable, "scripts/local_stack.py"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[str] = []
@@ -61,7 +63,8 @@ def running_stack(**extra_env: str) -> Iterator[Stack]:
 
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
-        yield Stack(base=f"http://127.0.0.1:{port}", storage=f"http://127.0.0.1:{moto_port}", secret=SECRET)
+        storage = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{env['MOTO_PORT']}"
+        yield Stack(base=f"http://127.0.0.1:{port}", storage=storage, secret=SECRET)
     finally:
         os.killpg(process.pid, 15)
         try:
@@ -72,5 +75,9 @@ def running_stack(**extra_env: str) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    with running_stack() as started:
+    extra = {}
+    if os.environ.get("HTTP_SUITE_S3_ENDPOINT"):  # `make http-localstack` (scripts/localstack_s3.py)
+        extra = {"AWS_ENDPOINT_URL_S3": os.environ["HTTP_SUITE_S3_ENDPOINT"], "AWS_ACCESS_KEY_ID": "test",
+                 "AWS_SECRET_ACCESS_KEY": "test"}  # LocalStack checks presigned URLs against the secret `test`
+    with running_stack(**extra) as started:
         yield started
