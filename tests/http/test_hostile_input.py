@@ -2,7 +2,7 @@
 operation it applies to: forged and broken tokens, wrong content types, non-UTF-8 and oversized bodies, deep
 nesting, huge and negative numbers, ids with '/', '..', NUL and unicode.
 
-Every answer must keep the service's rules (tests/hostile.py answer_problems: no 5xx, status documented, errors
+Every answer must keep the service's rules (tests/support/hostile.py answer_problems: no 5xx, status documented, errors
 JSON with an `error` string) and land in the expected class (401, 415, 400...).
 """
 
