@@ -96,7 +96,7 @@ package: $(STAMP)
 lint-template: package
 	$(VENV)/bin/cfn-lint build/sam.yaml
 
-# The WebM tests encode, probe and decode real video with Debian's ffmpeg (tests/webm_fixtures.py).
+# The WebM tests encode, probe and decode real video with Debian's ffmpeg (tests/support/webm.py).
 ffmpeg:
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; \

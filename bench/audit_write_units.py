@@ -106,7 +106,7 @@ def measure(count: int, precise: bool) -> list[dict[str, Any]]:
     from chalicelib.settings import get_settings
     from chalicelib.store import keys, schema
     from chalicelib.store.audit import compact, write_all
-    from tests.conftest import ROOT, make_token
+    from tests.support.clients import ROOT, make_token
 
     events = make_events(count, precise)
     rows = []

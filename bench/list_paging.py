@@ -47,7 +47,7 @@ def measure(size: int) -> list[dict[str, Any]]:
     from chalicelib import aws, container
     from chalicelib.settings import get_settings
     from chalicelib.store import schema
-    from tests.conftest import ROOT, make_token
+    from tests.support.clients import ROOT, make_token
 
     rows = []
     with mock_aws():

@@ -53,8 +53,8 @@ def token(user_id: str, role: str = "user") -> str:
 
 @contextmanager
 def local_stack() -> Iterator[str]:
-    """The same local stack the HTTP tests start (tests/http/conftest.py), on free loopback ports."""
-    from tests.http.conftest import running_stack
+    """The same local stack the HTTP tests start (tests/support/stack.py), on free loopback ports."""
+    from tests.support.stack import running_stack
 
     with running_stack(TABLE_NAME="session-audit-load", BUCKET_NAME="session-audit-load", JWT_SECRET=SECRET) as stack:
         yield stack.base

@@ -19,7 +19,6 @@ import collections
 import hashlib
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -47,13 +46,6 @@ PRICE = {
 S3_PUT_CLASS = {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "ListObjectsV2",
                 "CopyObject"}
 S3_FREE = {"DeleteObjects", "DeleteObject", "AbortMultipartUpload"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Meter:
@@ -102,6 +94,8 @@ def _consumed(parsed: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def start_moto() -> tuple[subprocess.Popen[Any], str]:
+    from tests.support.stack import free_port
+
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "scripts.moto_server", "--port", str(port)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,7 +135,7 @@ def run(endpoint: str, total: int, chunk_size: int) -> None:
     from chalicelib import aws, container
     from chalicelib.settings import get_settings
     from chalicelib.store import keys, schema
-    from tests.conftest import make_token
+    from tests.support.clients import make_token
 
     get_settings.cache_clear()
     aws.reset()

@@ -62,7 +62,7 @@ def page_server() -> Iterator[str]:
 def objects(s3: Any, size: int, tag: str) -> dict[str, Any]:
     """The original and the seekable object of one looped recording, with presigned URLs."""
     from chalicelib.media import rewrite, webm
-    from tests import webm_fixtures as wf
+    from tests.support import webm as wf
 
     clip = CLIP.read_bytes()
     original = wf.looped(clip, size, period=math.ceil(webm.scan(clip).duration))
@@ -83,7 +83,7 @@ def objects(s3: Any, size: int, tag: str) -> dict[str, Any]:
 
 def play(browser: Any, page_url: str, rate: int, options: dict[str, Any]) -> dict[str, Any]:
     """playVideo in a fresh context on a throttled link; adds what arrived and the Range headers sent."""
-    from tests.browser.conftest import throttle
+    from tests.support.browser import throttle
 
     context = browser.new_context()
     try:
@@ -146,8 +146,9 @@ def main() -> None:
     import boto3
     from playwright.sync_api import sync_playwright
 
-    from bench.seekable import free_port, start_moto
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from bench.seekable import start_moto
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.stack import free_port
 
     port = free_port()
     moto = start_moto(port)

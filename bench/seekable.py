@@ -1,7 +1,7 @@
 """Seekable WebM completion: data moved and time spent for a small and a large recording, against the naive rewrite.
 
 Starts moto's server (scripts/moto_server.py) on a free loopback port, builds MediaRecorder-style WebM recordings
-of each size (ffmpeg-encoded noise video, looped with carried-on timestamps: tests/webm_fixtures.py), uploads
+of each size (ffmpeg-encoded noise video, looped with carried-on timestamps: tests/support/webm.py), uploads
 each as the recording pipeline would leave it, then measures, for each size:
 
 - scan: feeding the stream to the scanner in 4 MiB chunks (the CPU the chunk path adds);
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,13 +28,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
@@ -111,7 +103,8 @@ def main() -> None:
     import boto3
 
     from bench.s3_traffic import S3Traffic
-    from tests import webm_fixtures as wf
+    from tests.support import webm as wf
+    from tests.support.stack import free_port
 
     port = free_port()
     moto = start_moto(port)

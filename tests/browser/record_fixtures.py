@@ -14,8 +14,8 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE, fixtures_dir
-from tests.http.conftest import running_stack
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PAGE, fixtures_dir
+from tests.support.stack import running_stack
 
 FIXTURES = {
     # the tests' settings: flat colour per second, 1 s timeslice

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from chalicelib.media import webm
-from tests.browser.conftest import (
+from tests.support.browser import (
     BUCKET,
     admin_headers,
     fixture_chunks,
@@ -26,7 +26,7 @@ from tests.browser.conftest import (
     upload,
     wait_playable,
 )
-from tests.http.conftest import Stack, running_stack
+from tests.support.stack import Stack, running_stack
 
 FIXTURE = "vp9-64x48-5s-1000ms.webm"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 FIRST, SECOND = make_token("cookie-first"), make_token("cookie-second")
 JARS = [  # (the cookies as the browser sends them, the token both must take)

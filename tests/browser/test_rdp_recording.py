@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from chalicelib.media.webm import rebuild
-from tests.browser.conftest import USER, Tab, admin_headers, second_shown, seekable_url, wait_playable
-from tests.http.conftest import Stack
+from tests.support.browser import USER, Tab, admin_headers, second_shown, seekable_url, wait_playable
+from tests.support.stack import Stack
 
 SECONDS = 5
 

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from chalicelib.media import ebml, webm
-from tests import webm_fixtures as wf
-from tests.browser.conftest import (
+from tests.support import webm as wf
+from tests.support.browser import (
     BUCKET,
     admin_headers,
     fixtures_dir,
@@ -31,7 +31,7 @@ from tests.browser.conftest import (
     start_session,
     throttle,
 )
-from tests.http.conftest import Stack
+from tests.support.stack import Stack
 
 CLIP = "vp9-160x120-noise-10s-5000ms.webm"
 TARGET_BYTES = 9_500_000

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import start_session, upload
+from tests.support.browser import start_session, upload
 
 LAST_LINE = "session-audit cast ok"
 

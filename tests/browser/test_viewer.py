@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from scripts.seed_demo import seed
-from tests.browser.conftest import admin_headers, seekable_url
-from tests.conftest import ROOT, make_token
-from tests.http.conftest import Stack, running_stack
+from tests.support.browser import admin_headers, seekable_url
+from tests.support.clients import ROOT, make_token
+from tests.support.stack import Stack, running_stack
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 LAPTOP = {"width": 1280, "height": 800}

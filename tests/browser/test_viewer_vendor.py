@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.api import static_routes
-from tests.conftest import ROOT
+from tests.support.clients import ROOT
 
 VIEWER = ROOT / "viewer"
 DIST = VIEWER / "node_modules" / "asciinema-player" / "dist" / "bundle"

@@ -12,7 +12,7 @@ import json
 import boto3
 import pytest
 
-from tests.browser.conftest import fixtures_dir, second_shown
+from tests.support.browser import fixtures_dir, second_shown
 
 FIXTURES = json.loads((fixtures_dir() / "fixtures.json").read_text())
 NAMES = sorted(FIXTURES["files"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.deploy import awscalls
+from tests.support import awscalls
 
 CLIENTS = textwrap.dedent("""
     import boto3

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy import awscalls, iam
+from tests.support import awscalls, iam
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILES = {stage: ROOT / ".chalice" / f"policy-{stage}.json" for stage in ("dev", "prod")}

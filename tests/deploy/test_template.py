@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.store import schema
-from tests.deploy.conftest import BIN, ROOT
+from tests.support.clients import ROOT
+from tests.support.packaging import BIN
 
 STACK_VARIABLES = {
     "TABLE_NAME": {"Ref": "AuditTable"},

@@ -5,7 +5,7 @@ import io
 
 import requests
 
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 
 def test_commands_events_and_a_file_session_export_over_http(stack):

@@ -10,7 +10,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import SECRET, make_token
+from tests.support.clients import SECRET, make_token
 
 USER = "edge-user"
 ADMIN = {"Authorization": f"Bearer {make_token('edge-admin', role='admin')}"}
@@ -127,5 +127,5 @@ def test_lone_surrogates_are_stored_as_the_replacement_character(stack, recordin
 
 
 def test_the_local_stack_serves_the_test_page(stack):
-    # scripts/local_stack.py sets SERVE_TEST_PAGES=1; a deployment does not (tests/store/test_edge_routes.py)
+    # scripts/local_stack.py sets SERVE_TEST_PAGES=1; a deployment does not (tests/api/test_edge_routes.py)
     assert requests.get(f"{stack.base}/viewer/browser-check.html", timeout=10).status_code == 200

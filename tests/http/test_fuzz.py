@@ -16,8 +16,8 @@ import requests
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
-from tests import hostile
-from tests.conftest import ROOT, make_token
+from tests.support import hostile
+from tests.support.clients import ROOT, make_token
 
 DOC = ROOT / "docs" / "openapi.yaml"
 SCHEMA = hostile.load_schema(DOC)

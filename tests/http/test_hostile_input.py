@@ -2,7 +2,7 @@
 operation it applies to: forged and broken tokens, wrong content types, non-UTF-8 and oversized bodies, deep
 nesting, huge and negative numbers, ids with '/', '..', NUL and unicode.
 
-Every answer must keep the service's rules (tests/hostile.py answer_problems: no 5xx, status documented, errors
+Every answer must keep the service's rules (tests/support/hostile.py answer_problems: no 5xx, status documented, errors
 JSON with an `error` string) and land in the expected class (401, 415, 400...).
 """
 
@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests import hostile
-from tests.conftest import ROOT, make_token
+from tests.support import hostile
+from tests.support.clients import ROOT, make_token
+from tests.support.sessions import start_session_http
 
 DOC = ROOT / "docs" / "openapi.yaml"
 OPERATIONS = hostile.operations(hostile.load_document(DOC))
@@ -92,11 +93,7 @@ def valid_request(operation: hostile.Operation) -> tuple[bytes, dict[str, str]]:
 def new_session(stack, admin: dict[str, str], protocol: str = "rdp") -> str:
     """A session of the admin's whose recording is open, for tests that write into or close one (ask for the
     `records` fixture too: it turns recording on)."""
-    started = requests.post(f"{stack.base}/sessions", json={"protocol": protocol, "connectionId": "hostile-c1"},
-                            headers=admin, timeout=10)
-    assert started.status_code == 200 and started.json()["sessionId"], started.text
-    session_id: str = started.json()["sessionId"]
-    return session_id
+    return start_session_http(stack.base, admin, protocol, "hostile-c1")
 
 
 def oversized(valid: Any) -> Any:

@@ -20,8 +20,8 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import ROOT, SECRET, make_token
-from tests.http.conftest import free_port, running_stack
+from tests.support.clients import ROOT, SECRET, make_token
+from tests.support.stack import free_port, running_stack
 
 ADMIN = make_token("admin", role="admin")
 ALICE = make_token("alice")

@@ -5,7 +5,7 @@ import time
 
 import requests
 
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 
 def test_a_purge_over_http_finishes_in_the_background_within_a_minute(stack):

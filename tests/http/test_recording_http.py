@@ -5,39 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import time
 
 import requests
 
 from chalicelib.media.webm import rebuild
-from tests.conftest import make_token
+from tests.support.clients import make_token
+from tests.support.sessions import start_session_http
+from tests.support.webm import synthetic_webm
 
 ADMIN = make_token("admin", role="admin")
 ALICE = make_token("alice")
-
-
-def vint(size: int) -> bytes:
-    """An EBML size in 8 bytes."""
-    return bytes([0x01]) + size.to_bytes(7, "big")
-
-
-def element(element_id: bytes, payload: bytes) -> bytes:
-    return element_id + vint(len(payload)) + payload
-
-
-def synthetic_webm(clusters: int, frame_bytes: int) -> bytes:
-    """An EBML stream shaped like MediaRecorder's WebM: header, a Segment of unknown size, then Clusters of
-    SimpleBlocks. The service treats the bytes opaquely; the shape makes chunk boundaries split elements."""
-    header = element(b"\x1a\x45\xdf\xa3", element(b"\x42\x82", b"webm") + element(b"\x42\x87", b"\x04"))
-    info = element(b"\x15\x49\xa9\x66", element(b"\x2a\xd7\xb1", (1_000_000).to_bytes(3, "big")))
-    tracks = element(b"\x16\x54\xae\x6b", element(b"\xae", element(b"\xd7", b"\x01") + element(b"\x86", b"V_VP9")))
-    body = b""
-    for n in range(clusters):
-        frames = b"".join(element(b"\xa3", b"\x81" + (i * 33).to_bytes(2, "big") + b"\x80" + os.urandom(frame_bytes))
-                          for i in range(10))
-        body += element(b"\x1f\x43\xb6\x75", element(b"\xe7", (n * 5000).to_bytes(4, "big")) + frames)
-    return header + b"\x18\x53\x80\x67" + b"\x01\xff\xff\xff\xff\xff\xff\xff" + info + tracks + body
 
 
 def post_chunks(stack, session_id: str, data: bytes, cuts: list[int], content_type: str) -> None:
@@ -50,12 +28,10 @@ def post_chunks(stack, session_id: str, data: bytes, cuts: list[int], content_ty
 
 
 def start(stack, protocol: str) -> str:
+    """Recording on, then alice's session."""
     assert requests.put(f"{stack.base}/settings/recording", json={"enabled": True},
                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10).status_code == 200
-    response = requests.post(f"{stack.base}/sessions", json={"protocol": protocol, "connectionId": "web"},
-                             headers={"Authorization": f"Bearer {ALICE}"}, timeout=10)
-    session_id: str = response.json()["sessionId"]
-    return session_id
+    return start_session_http(stack.base, {"Authorization": f"Bearer {ALICE}"}, protocol, "web")
 
 
 def test_a_multi_chunk_webm_plays_back_exactly_with_ranges_and_credentialed_cors(stack):

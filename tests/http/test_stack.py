@@ -2,7 +2,7 @@
 
 import requests
 
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 
 def test_lists_sessions_with_a_token_and_refuses_without(stack):

@@ -12,8 +12,8 @@ import pytest
 from bench.s3_traffic import S3Traffic
 from chalicelib import aws
 from chalicelib.media import rewrite, webm
-from tests import webm_fixtures as wf
-from tests.conftest import BUCKET
+from tests.support import webm as wf
+from tests.support.clients import BUCKET
 
 MiB = 1024 * 1024
 SSE = {"ServerSideEncryption": "AES256"}

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.api.auth import authenticate, caller_from_token, token_from_headers
 from chalicelib.errors import Unauthorized
 from chalicelib.settings import load_settings
-from tests.conftest import SECRET, make_token
+from tests.support.clients import SECRET, make_token
 
 SETTINGS = load_settings({"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": SECRET})
 

@@ -14,7 +14,7 @@ from chalicelib.api import origins, params
 from chalicelib.api.auth import caller_from_token, token_from_headers
 from chalicelib.errors import BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
 from chalicelib.settings import ConfigError, load_settings
-from tests.conftest import SECRET, make_token
+from tests.support.clients import SECRET, make_token
 
 BASE_ENV = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": SECRET}
 SETTINGS = load_settings(BASE_ENV)

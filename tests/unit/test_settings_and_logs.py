@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import logs
 from chalicelib.settings import ConfigError, load_settings
-from tests.conftest import ROOT
+from tests.support.clients import ROOT
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": "s" * 32}
 

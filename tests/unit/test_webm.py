@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.media import ebml, webm
 from chalicelib.media.ebml import UNKNOWN
-from tests import webm_fixtures as wf
+from tests.support import webm as wf
 
 
 @pytest.fixture(scope="session")

@@ -14,16 +14,11 @@ from chalicelib.store import keys
 from chalicelib.store.counters import Counters
 from chalicelib.store.sessions import SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
-from tests.conftest import make_token
+from tests.support.clients import make_token
+from tests.support.sessions import start_session
 
 INGEST = make_token("gateway", role="service", permissions=["sessions.ingest"])
 AUDITOR = make_token("auditor", role="auditor", permissions=["sessions.view_any"])
-
-
-def start(api, token, protocol="ssh", connection="conn-1", **extra):
-    response = api.post("/sessions", token, {"protocol": protocol, "connectionId": connection, **extra})
-    assert response.status_code == 200, response.body
-    return response.json["sessionId"]
 
 
 def ids(response):
@@ -67,7 +62,7 @@ def test_rdp_session_is_created_as_the_caller_in_the_contract_shape(api, recordi
 
 
 def test_ingest_token_creates_on_behalf_of_a_user_and_reads_nothing(api, recording_on):
-    session_id = start(api, INGEST, "telnet", userId="bob", username="Bob B")
+    session_id = start_session(api, INGEST, "telnet", userId="bob", username="Bob B")
     bob = make_token("bob")
     (row,) = api.get("/sessions", bob).json["sessions"]
     assert (row["id"], row["userId"], row["username"], row["protocol"]) == (session_id, "bob", "Bob B", "telnet")
@@ -76,8 +71,8 @@ def test_ingest_token_creates_on_behalf_of_a_user_and_reads_nothing(api, recordi
 
 
 def test_owners_see_their_own_view_any_sees_all(api, recording_on):
-    mine = start(api, make_token("alice"))
-    theirs = start(api, make_token("bob"))
+    mine = start_session(api, make_token("alice"))
+    theirs = start_session(api, make_token("bob"))
     assert ids(api.get("/sessions", make_token("alice"))) == [mine]
     assert set(ids(api.get("/sessions", AUDITOR))) == {mine, theirs}
     assert ids(api.get("/sessions?userId=bob", AUDITOR)) == [theirs]
@@ -87,7 +82,7 @@ def test_owners_see_their_own_view_any_sees_all(api, recording_on):
 
 
 def test_another_users_session_is_404_like_a_missing_one(api, recording_on):
-    theirs = start(api, make_token("bob"))
+    theirs = start_session(api, make_token("bob"))
     alice = make_token("alice")
     hidden = api.get(f"/sessions/{theirs}", alice)
     missing = api.get("/sessions/sess_does_not_exist", alice)
@@ -99,23 +94,23 @@ def test_another_users_session_is_404_like_a_missing_one(api, recording_on):
 def test_connection_switch_and_name(api, admin, recording_on):
     assert api.put("/connections/web-1", admin, {"name": "Web Server"}).json == {
         "id": "web-1", "name": "Web Server", "recordingEnabled": True}
-    session_id = start(api, admin, connection="web-1")
+    session_id = start_session(api, admin, connection_id="web-1")
     assert api.get(f"/sessions/{session_id}", admin).json["connectionName"] == "Web Server"
     assert api.put("/connections/web-1", admin, {"recordingEnabled": False}).json["recordingEnabled"] is False
     assert api.post("/sessions", admin, {"protocol": "ssh", "connectionId": "web-1"}).json == {
         "sessionId": None, "shouldRecord": False}
     # an unknown connection follows the global switch
-    assert start(api, admin, connection="never-registered")
+    assert start_session(api, admin, connection_id="never-registered")
 
 
 def test_totals_count_created_sessions(api, recording_on, table):
     for user in ("a", "b", "c"):
-        start(api, make_token(user))
+        start_session(api, make_token(user))
     assert Counters(table).generation(0)["sessions"] == 3  # counted in the purge generation
 
 
 def test_newest_first_with_pages_and_cursor(api, admin, recording_on, ticking_clock):
-    created = [start(api, admin) for _ in range(7)]
+    created = [start_session(api, admin) for _ in range(7)]
     newest_first = created[::-1]
     assert ids(api.get("/sessions?limit=3", admin)) == newest_first[:3]
     assert ids(api.get("/sessions?limit=3&page=2", admin)) == newest_first[3:6]
@@ -134,9 +129,9 @@ def test_newest_first_with_pages_and_cursor(api, admin, recording_on, ticking_cl
 
 
 def test_filters_by_protocol_and_time(api, admin, recording_on, ticking_clock):
-    ssh = start(api, admin, "ssh")  # 00:00
-    rdp = start(api, admin, "rdp")  # 00:01
-    vnc = start(api, admin, "vnc")  # 00:02
+    ssh = start_session(api, admin, "ssh")  # 00:00
+    rdp = start_session(api, admin, "rdp")  # 00:01
+    vnc = start_session(api, admin, "vnc")  # 00:02
     assert ids(api.get("/sessions?protocol=rdp", admin)) == [rdp]
     assert ids(api.get("/sessions?from=2024-01-01T00:01:00Z", admin)) == [vnc, rdp]
     assert ids(api.get("/sessions?to=2024-01-01T00:01:00Z", admin)) == [rdp, ssh]
@@ -146,7 +141,7 @@ def test_filters_by_protocol_and_time(api, admin, recording_on, ticking_clock):
 
 def test_a_cursor_only_works_for_the_list_it_came_from(api, admin, recording_on):
     for _ in range(3):
-        start(api, admin)
+        start_session(api, admin)
     cursor = api.get("/sessions?limit=1", admin).json["nextCursor"]
     assert api.get(f"/sessions?limit=1&protocol=rdp&cursor={cursor}", admin).status_code == 400
     assert api.get(f"/sessions?limit=1&cursor={cursor}", make_token("alice")).status_code == 400

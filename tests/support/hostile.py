@@ -1,7 +1,7 @@
 """Checkers for hostile input and hostile callers.
 
-The real tests (tests/http/test_fuzz.py, tests/http/test_hostile_input.py, tests/store/test_authorization_matrix.py)
-and the proofs that they catch breakage (tests/store/test_checkers_catch_breakage.py, run against the deliberately
+The real tests (tests/http/test_fuzz.py, tests/http/test_hostile_input.py, tests/api/test_authorization_matrix.py)
+and the proofs that they catch breakage (tests/api/test_checkers_catch_breakage.py, run against the deliberately
 broken tests/fixtures/broken_app.py) call these same functions, so a checker that stopped noticing a failure would
 fail its proof.
 """

@@ -12,11 +12,9 @@ import pytest
 
 from chalicelib.media import webm
 from chalicelib.store import keys
-from tests import webm_fixtures as wf
-from tests.conftest import BUCKET
-from tests.store.recording_rig import ADMIN
-from tests.store.test_purge import DELETER, finished
-from tests.store.test_retention import sweep
+from tests.support import webm as wf
+from tests.support.clients import BUCKET
+from tests.support.rig import ADMIN, DELETER, finished
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +71,7 @@ def test_a_finished_webm_becomes_seekable_and_the_client_bytes_stay_provable(rig
     assert played.status_code == 200 and ".seekable.webm" in played.json["url"]
     # retention's reconciliation knows the seekable object: neither an orphan nor drift of the client's bytes
     rig.clock.advance(2 * 3600)
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["orphansDeleted"] == 0 and report["driftRepaired"] == 0
     assert rig.session(session_id)["fileSize"] == len(recording) and rig.storage() == len(stored)
     assert [o["Key"] for o in rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="recordings/")["Contents"]] == [
@@ -87,7 +85,7 @@ def test_retention_deletes_the_seekable_object_and_all_the_bytes_it_counted(rig:
     stored_size = rig.storage()
     rig.clock.advance(2 * 86_400)
     assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["recordingsByAge"] == 1 and report["bytesFreed"] == stored_size
     assert report["orphansDeleted"] == 0  # retention deleted the seekable object itself, not left it behind
     assert rig.storage() == 0
@@ -109,7 +107,7 @@ def test_reconciliation_moves_a_total_that_counted_the_client_bytes_to_the_store
                           ExpressionAttributeValues={":d": len(recording) - stored_size})
     assert rig.storage() == len(recording)
     rig.clock.advance(2 * 3600)
-    assert sweep(rig)["driftRepaired"] == stored_size - len(recording)
+    assert rig.retention_sweep()["driftRepaired"] == stored_size - len(recording)
     assert rig.storage() == stored_size
     assert rig.session(session_id)["fileSize"] == len(recording)
 
@@ -155,7 +153,7 @@ def test_the_switch_counts_the_stored_size_once_and_never_after_an_expiry(rig: A
     rig.clock.advance(2 * 86_400)
     assert rig.api.put(f"/sessions/{kept}/hold", DELETER).status_code == 200  # kept out of the expiry below
     assert rig.api.put("/settings/recording", ADMIN, {"retentionDays": 1}).status_code == 200
-    assert sweep(rig)["recordingsByAge"] == 1
+    assert rig.retention_sweep()["recordingsByAge"] == 1
     assert rig.storage() == 1100
     # a rewrite that finishes after its recording expired changes nothing
     assert not repo.switch_to_seekable(expired, keys.recording_key(expired, "webm"), keys.seekable_key(expired),

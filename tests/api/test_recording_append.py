@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.store.recording_rig import ALICE, BOB, SMALL_PART, SOFT, pattern
+from tests.support.rig import ALICE, BOB, SMALL_PART, SOFT, pattern
 
 
 def record(rig, sizes, protocol="rdp", indexed=False, seed=0):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.recording_harness import Crash
-from tests.store.recording_rig import alice, pattern
+from tests.support.recording_harness import Crash
+from tests.support.rig import alice, pattern
 
 # 64 KiB parts: the first chunk makes a part on the way in, the second is the tail finalize uploads last
 MULTIPART = [pattern(70_000, 0), pattern(10_000, 1)]

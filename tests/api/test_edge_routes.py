@@ -11,7 +11,7 @@ import json
 import pytest
 
 from chalicelib.settings import get_settings
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 ALICE = make_token("alice")
 ADMIN = make_token("admin", role="admin")

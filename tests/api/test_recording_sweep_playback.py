@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from tests.conftest import TABLE, make_token
-from tests.recording_harness import Clock, Gate, install
-from tests.store.recording_rig import ADMIN, ALICE, BOB, pattern
+from tests.support.clients import TABLE, make_token
+from tests.support.recording_harness import Clock, Gate, install
+from tests.support.rig import ADMIN, ALICE, BOB, pattern
 
 
 def test_the_sweep_completes_an_abandoned_rdp_recording_and_leaves_a_silent_ssh_one_open(rig):

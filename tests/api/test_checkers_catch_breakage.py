@@ -15,11 +15,11 @@ from chalice.test import Client
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 
-from tests import hostile
-from tests.conftest import ROOT, Api
 from tests.fixtures import broken_app
-from tests.http.conftest import free_port
-from tests.store import test_authorization_matrix as matrix
+from tests.support import authorization_matrix as matrix
+from tests.support import hostile
+from tests.support.clients import ROOT, Api
+from tests.support.stack import free_port
 
 BROKEN_SCHEMA = schemathesis.openapi.from_dict(broken_app.BROKEN_DOC)
 BROKEN_OPS = {op.label: op for op in hostile.operations(broken_app.BROKEN_DOC)}

@@ -1,25 +1,27 @@
 """A recording test rig over moto in process: the app through the Chalice test client, with a driven clock
-and gated AWS clients (tests/recording_harness.py)."""
+and gated AWS clients (tests/support/recording_harness.py); the `rig` fixture (tests/api/conftest.py) builds one.
+Below the rig: what several rig tests do with one (finish a recording, write audit records, purge)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import pytest
 
 from chalicelib.domain.access import Caller
 from chalicelib.store import keys
-from tests.conftest import ADMIN_PERMISSIONS, BUCKET, TABLE, Api, make_token
-from tests.recording_harness import Clock, Gate, install
+from tests.support.clients import ADMIN_PERMISSIONS, BUCKET, TABLE, Api, make_token
+from tests.support.recording_harness import Clock, Gate
+from tests.support.scheduled import invoke_function, invoke_scheduled
+from tests.support.sessions import start_session
 
 SMALL_PART = 64 * 1024
 SOFT = 24  # queue length that asks for a merge (the service's default is 128; smaller keeps moto quick)
 ALICE = make_token("alice")
 BOB = make_token("bob")
 ADMIN = make_token("admin", role="admin")
+DELETER = make_token("deleter", role="deleter", permissions=["sessions.delete"])
 OCTETS = "application/octet-stream"
 
 
@@ -46,10 +48,7 @@ class Rig:
         return self.services.recordings
 
     def start(self, protocol: str = "rdp", token: str = ALICE) -> str:
-        response = self.api.post("/sessions", token, {"protocol": protocol, "connectionId": "c1"})
-        assert response.status_code == 200, response.body
-        session_id: str = response.json["sessionId"]
-        return session_id
+        return start_session(self.api, token, protocol, "c1")
 
     def chunk(self, session_id: str, body: bytes, index: int | None = None, token: str = ALICE,
               content_type: str = OCTETS) -> Any:
@@ -79,9 +78,15 @@ class Rig:
         return [o["Key"] for o in listed.get("Contents", [])]
 
     def sweep(self) -> Any:
-        event = self.client.events.generate_cw_event(
-            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
-        return self.client.lambda_.invoke("recording_sweep", event).payload
+        """The recording sweep's report."""
+        return invoke_scheduled(self.client, "recording_sweep")
+
+    def retention_sweep(self) -> dict[str, Any]:
+        report: dict[str, Any] = invoke_scheduled(self.client, "retention_sweep")
+        return report
+
+    def purge_work(self) -> Any:
+        return invoke_function(self.client, "purge_worker")
 
     def storage(self) -> int:
         response = self.api.get("/sessions/storage", ADMIN)
@@ -105,35 +110,41 @@ class Rig:
             self.sweep()
 
 
-@pytest.fixture
-def part_size() -> int:
-    return SMALL_PART
-
-
-@pytest.fixture
-def soft_segments() -> int:
-    return SOFT
-
-
-@pytest.fixture
-def rig(api: Api, client: Any, recording_on: None, monkeypatch: pytest.MonkeyPatch, part_size: int,
-        soft_segments: int) -> Rig:
-    monkeypatch.setenv("RECORDING_PART_BYTES", str(part_size))
-    monkeypatch.setenv("FINALIZE_GRACE_SECONDS", "3")
-    import moto.s3.models
-
-    # the emulator's floor for non-last parts follows the configured part size (S3's own is 5 MiB)
-    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", min(part_size, 5 * 1024 * 1024))
-    from chalicelib.settings import get_settings
-
-    get_settings.cache_clear()
-    clock = Clock(time.time())
-    gate = Gate()
-    services = install(TABLE, clock, gate, soft_segments=soft_segments)
-    return Rig(api=api, client=client, clock=clock, gate=gate, services=services)
-
-
 def pattern(size: int, seed: int = 0) -> bytes:
     """Bytes that differ at every offset and between seeds, so any reorder, loss or duplicate shows."""
     block = bytes((i * 7 + seed * 131 + (i >> 8) * 13) % 251 for i in range(min(size, 65521)))
     return (block * (size // max(len(block), 1) + 1))[:size]
+
+
+def finished(rig: Rig, protocol: str = "rdp", size: int = 1000, seed: int = 0) -> str:
+    session_id = rig.start(protocol)
+    assert rig.chunk(session_id, pattern(size, seed)).status_code == 200
+    assert rig.finalize(session_id).status_code == 200
+    return session_id
+
+
+def commands(rig: Rig, session_id: str, n: int = 3) -> None:
+    body = [{"elapsed": i + 0.5, "command": f"ls {i}", "output_preview": "x"} for i in range(n)]
+    assert rig.api.post(f"/sessions/{session_id}/commands", ALICE, body).status_code == 200
+
+
+def input_events(rig: Rig, session_id: str, n: int = 50) -> None:
+    body = [{"elapsed": i / 10, "type": "move"} for i in range(n)]
+    assert rig.api.post(f"/sessions/{session_id}/recording/events", ALICE, body).status_code == 200
+
+
+def file_session(rig: Rig, session_id: str, events: int = 3) -> None:
+    body = {"protocol": "sftp", "connectionId": "files", "events": [
+        {"action": "upload", "path": f"/tmp/{i}", "timestamp": "2024-01-01T00:00:00Z"} for i in range(events)]}
+    assert rig.api.post(f"/file-sessions/{session_id}/events", ALICE, body).status_code == 200
+
+
+def purge(rig: Rig, token: str = DELETER) -> dict[str, Any]:
+    response = rig.api.delete("/sessions", token)
+    assert response.status_code == 200, response.body
+    answer: dict[str, Any] = response.json
+    return answer
+
+
+def objects(rig: Rig) -> list[str]:
+    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])]

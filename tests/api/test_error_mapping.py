@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib import container, errors
 from chalicelib.settings import ConfigError, get_settings
-from tests.conftest import ROOT, make_token
+from tests.support.clients import ROOT, make_token
 
 
 def every_subclass(cls: type) -> list[type]:

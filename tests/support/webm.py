@@ -1,4 +1,5 @@
-"""WebM test material: ffmpeg-encoded video rewritten the way Chromium's MediaRecorder writes it.
+"""WebM test material: ffmpeg-encoded video rewritten the way Chromium's MediaRecorder writes it, and (without
+ffmpeg) `synthetic_webm()`, random frames in MediaRecorder's element layout.
 
 MediaRecorder (libwebm's live mode) writes: the EBML header, a Segment of unknown size, Info (TimecodeScale,
 MuxingApp/WritingApp "Chrome", no Duration), Tracks, then Clusters of unknown size holding a Timecode and
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -184,6 +186,26 @@ def looped(chrome: bytes, target_bytes: int, period: int | None = None) -> bytes
     return b"".join(out)
 
 
+def synthetic_webm(clusters: int, frame_bytes: int) -> bytes:
+    """An EBML stream shaped like MediaRecorder's WebM: header, a Segment of unknown size, then Clusters of ten
+    SimpleBlocks of random bytes (not decodable video). Every size takes 8 bytes, so chunk boundaries that a test
+    cuts split elements and their headers."""
+
+    def element(element_id: int, payload: bytes) -> bytes:
+        return ebml.element(element_id, payload, size_length=8)
+
+    header = element(ebml.EBML, element(0x4282, b"webm") + element(0x4287, b"\x04"))  # DocType, DocTypeVersion
+    info = element(ebml.INFO, element(ebml.TIMECODE_SCALE, (1_000_000).to_bytes(3, "big")))
+    tracks = element(ebml.TRACKS, element(ebml.TRACK_ENTRY, element(ebml.TRACK_NUMBER, b"\x01")
+                                          + element(ebml.CODEC_ID, b"V_VP9")))
+    body = b""
+    for n in range(clusters):
+        frames = b"".join(element(ebml.SIMPLE_BLOCK, b"\x81" + (i * 33).to_bytes(2, "big") + b"\x80"
+                                  + os.urandom(frame_bytes)) for i in range(10))
+        body += element(ebml.CLUSTER, element(ebml.TIMECODE, (n * 5000).to_bytes(4, "big")) + frames)
+    return header + ebml.encode_id(ebml.SEGMENT) + ebml.encode_size(UNKNOWN, 8) + info + tracks + body
+
+
 def ffprobe_duration(path: Path) -> float | None:
     got = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
                          check=True, capture_output=True, text=True, timeout=60).stdout.strip()
@@ -231,7 +253,7 @@ class Sample:
         return self.path.read_bytes()
 
 
-RECORDED = Path(__file__).resolve().parent / "fixtures" / "webm"
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "webm"
 
 
 def make_samples(folder: Path) -> dict[str, Sample]:

@@ -8,46 +8,25 @@ import boto3
 import pytest
 
 from chalicelib.store import keys
-from tests.conftest import BUCKET, make_token
-from tests.recording_harness import Crash
-from tests.store.recording_rig import ADMIN, ALICE, BOB, SMALL_PART, Rig, pattern
+from tests.support.clients import BUCKET, make_token
+from tests.support.recording_harness import Crash
+from tests.support.rig import (
+    ADMIN,
+    ALICE,
+    BOB,
+    DELETER,
+    SMALL_PART,
+    Rig,
+    commands,
+    file_session,
+    finished,
+    input_events,
+    objects,
+    pattern,
+    purge,
+)
 
-DELETER = make_token("deleter", role="deleter", permissions=["sessions.delete"])
 OWNER_ONLY_ITEMS = {"SETTINGS", "ACCESS", "HOLDS"}
-
-
-def commands(rig: Rig, session_id: str, n: int = 3) -> None:
-    body = [{"elapsed": i + 0.5, "command": f"ls {i}", "output_preview": "x"} for i in range(n)]
-    assert rig.api.post(f"/sessions/{session_id}/commands", ALICE, body).status_code == 200
-
-
-def input_events(rig: Rig, session_id: str, n: int = 50) -> None:
-    body = [{"elapsed": i / 10, "type": "move"} for i in range(n)]
-    assert rig.api.post(f"/sessions/{session_id}/recording/events", ALICE, body).status_code == 200
-
-
-def file_session(rig: Rig, session_id: str, events: int = 3) -> None:
-    body = {"protocol": "sftp", "connectionId": "files", "events": [
-        {"action": "upload", "path": f"/tmp/{i}", "timestamp": "2024-01-01T00:00:00Z"} for i in range(events)]}
-    assert rig.api.post(f"/file-sessions/{session_id}/events", ALICE, body).status_code == 200
-
-
-def finished(rig: Rig, protocol: str = "rdp", size: int = 1000, seed: int = 0) -> str:
-    session_id = rig.start(protocol)
-    assert rig.chunk(session_id, pattern(size, seed)).status_code == 200
-    assert rig.finalize(session_id).status_code == 200
-    return session_id
-
-
-def purge(rig: Rig, token: str = DELETER) -> dict[str, Any]:
-    response = rig.api.delete("/sessions", token)
-    assert response.status_code == 200, response.body
-    answer: dict[str, Any] = response.json
-    return answer
-
-
-def work(rig: Rig) -> Any:
-    return rig.client.lambda_.invoke("purge_worker", {}).payload
 
 
 def listed(rig: Rig, path: str = "/sessions") -> list[str]:
@@ -60,10 +39,6 @@ def partitions(rig: Rig) -> set[str]:
     """The PK prefixes (and session partitions) left in the table."""
     items = rig.table.scan()["Items"]
     return {str(i["PK"]) for i in items}
-
-
-def objects(rig: Rig) -> list[str]:
-    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])]
 
 
 def open_uploads() -> list[Any]:
@@ -118,7 +93,7 @@ def test_purge_answers_exact_counts_and_hides_everything_at_once(rig, world):
     assert rig.api.get(f"/sessions/{world['held']}/recording", ADMIN).status_code == 302
     assert rig.storage() == before  # the bytes go when the background work has deleted them
 
-    work(rig)
+    rig.purge_work()
     assert rig.chunk(world["live"], b"late").status_code == 404
     assert rig.storage() == held_bytes
     left = partitions(rig)
@@ -131,7 +106,7 @@ def test_purge_answers_exact_counts_and_hides_everything_at_once(rig, world):
 
 def test_a_second_purge_counts_only_what_came_since_and_a_released_session_goes(rig, world):
     purge(rig)
-    work(rig)
+    rig.purge_work()
     newer = finished(rig, size=500)
     assert purge(rig) == {"ok": True, "deletedSessions": 1, "deletedRecordings": 1, "deletedFileSessions": 0,
                           "keptOnHold": 1}
@@ -139,7 +114,7 @@ def test_a_second_purge_counts_only_what_came_since_and_a_released_session_goes(
     assert "onHold" not in rig.session(world["held"])
     assert purge(rig) == {"ok": True, "deletedSessions": 1, "deletedRecordings": 1, "deletedFileSessions": 0,
                           "keptOnHold": 0}
-    work(rig)
+    rig.purge_work()
     assert listed(rig) == [] and objects(rig) == [] and rig.storage() == 0
     assert rig.api.get(f"/sessions/{newer}", ADMIN).status_code == 404
 
@@ -187,7 +162,7 @@ def test_sessions_started_while_a_purge_closes_the_generation_survive(rig, world
     assert purged[0]["deletedSessions"] == 5  # the survivor is not counted as deleted
     assert survivor in listed(rig)
     assert rig.chunk(survivor, b"still recording").status_code == 200
-    work(rig)
+    rig.purge_work()
     assert rig.session(survivor)["id"] == survivor
     assert purge(rig)["deletedSessions"] == 1  # counted in the new generation, exactly once
 
@@ -209,7 +184,7 @@ def test_single_deletes_remove_one_session_and_all_it_owns(rig, world):
     assert listed(rig, "/file-sessions") == ["f2"]
     assert rig.api.delete(f"/sessions/{world['live']}", DELETER).status_code == 200
     assert rig.chunk(world["live"], b"more").status_code == 404  # closed at once
-    work(rig)
+    rig.purge_work()
     assert not [pk for pk in partitions(rig) if pk in (keys.session_pk(target), "FILES#f1",
                                                          keys.session_pk(world["live"]))]
     live_bytes = 2 * SMALL_PART
@@ -273,7 +248,7 @@ def test_a_purge_after_one_that_died_before_moving_its_holds_counts_them_as_kept
     assert purge(rig) == {"ok": True, "deletedSessions": 1, "deletedRecordings": 0, "deletedFileSessions": 0,
                           "keptOnHold": 1}
     assert listed(rig) == [held]
-    work(rig)
+    rig.purge_work()
     assert rig.api.get(f"/sessions/{loose}", ADMIN).status_code == 404
     assert rig.api.get(f"/sessions/{later}", ADMIN).status_code == 404
     assert rig.api.get(f"/sessions/{held}/recording", ADMIN).status_code == 302

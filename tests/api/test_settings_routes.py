@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 USER = make_token("alice")
 

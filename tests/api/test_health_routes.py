@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from chalicelib import aws
-from tests.conftest import BUCKET, TABLE, make_token
+from tests.support.clients import BUCKET, TABLE, make_token
 
 
 def report(api: Any, admin: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Key
 
 from chalicelib.api.batches import MAX_COMMAND_CHARS, PREVIEW_CHARS
 from chalicelib.store.audit import EVENTS_PER_ITEM
-from tests.conftest import make_token
+from tests.support.clients import make_token
 
 ALICE = make_token("alice")
 BOB = make_token("bob")

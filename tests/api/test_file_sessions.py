@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Key
 from chalicelib import container
 from chalicelib.api.file_export import CSV_COLUMNS
 from chalicelib.settings import get_settings
-from tests.conftest import BUCKET, make_token
+from tests.support.clients import BUCKET, make_token
 
 ALICE = make_token("alice")
 BOB = make_token("bob")

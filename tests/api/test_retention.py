@@ -9,19 +9,23 @@ from typing import Any
 import boto3
 
 from chalicelib.store import keys
-from tests.conftest import BUCKET, make_token
-from tests.store.recording_rig import ADMIN, ALICE, Rig, pattern
-from tests.store.test_purge import DELETER, commands, file_session, finished, input_events, objects, purge, work
+from tests.support.clients import BUCKET, make_token
+from tests.support.rig import (
+    ADMIN,
+    ALICE,
+    DELETER,
+    Rig,
+    commands,
+    file_session,
+    finished,
+    input_events,
+    objects,
+    pattern,
+    purge,
+)
 
 DAY = 86_400
 MANAGER = make_token("manager", permissions=["settings.manage"])
-
-
-def sweep(rig: Rig) -> dict[str, Any]:
-    event = rig.client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-    report: dict[str, Any] = rig.client.lambda_.invoke("retention_sweep", event).payload
-    return report
 
 
 def settings(rig: Rig, **values: Any) -> None:
@@ -38,7 +42,7 @@ def test_age_retention_removes_exactly_the_old_recordings_and_keeps_the_sessions
     new = [finished(rig, size=2000 + i, seed=10 + i) for i in range(2)]
     assert rig.api.put(f"/sessions/{old[0]}/hold", DELETER).status_code == 200
     settings(rig, retentionDays=1)
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["recordingsByAge"] == 2 and report["bytesFreed"] == 1001 + 1002 and report["complete"]
     assert [has_recording(rig, s) for s in old] == [True, False, False]
     assert all(has_recording(rig, s) for s in new)
@@ -46,7 +50,7 @@ def test_age_retention_removes_exactly_the_old_recordings_and_keeps_the_sessions
     assert rig.storage() == 1000 + 2000 + 2001
     assert rig.api.get(f"/sessions/{old[1]}/recording", ADMIN).status_code == 404
     assert rig.api.get(f"/sessions/{old[1]}", ADMIN).json["fileSize"] == 1001  # the row stays, as the gateway's
-    assert sweep(rig)["recordingsByAge"] == 0  # nothing twice
+    assert rig.retention_sweep()["recordingsByAge"] == 0  # nothing twice
     assert purge(rig)["deletedRecordings"] == 2  # the recordings count followed: only `new` remain (old[0] held)
 
 
@@ -58,12 +62,12 @@ def test_size_retention_removes_the_oldest_recordings_until_the_total_fits(rig):
         rig.clock.advance(60)
     assert rig.api.put(f"/sessions/{made[1]}/hold", DELETER).status_code == 200
     settings(rig, maxTotalBytes=7000)  # 10,000 stored: the oldest unheld go until 7,000 fit
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["recordingsBySize"] == 1 and report["bytesFreed"] == 3000
     assert [has_recording(rig, s) for s in made] == [False, True, True, True]
     assert rig.storage() == 7000
     settings(rig, maxTotalBytes=5000)
-    assert sweep(rig)["recordingsBySize"] == 1  # 2000 (the held 1000 stays)
+    assert rig.retention_sweep()["recordingsBySize"] == 1  # 2000 (the held 1000 stays)
     assert [has_recording(rig, s) for s in made] == [False, True, False, True]
     assert rig.storage() == 5000 and len(objects(rig)) == 2
 
@@ -81,16 +85,16 @@ def test_audit_records_older_than_the_audit_retention_go(rig):
     rig.clock.advance(31 * DAY)
     young = rig.start("ssh")
     commands(rig, young)
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["auditRecords"] == 3 + 1 + 3 + 1  # commands, one events pack, file events and their batch marker
     assert rig.api.get(f"/sessions/{old}/commands", ADMIN).json == {"commands": []}
     assert rig.api.get(f"/sessions/{old_rdp}/recording/events", ADMIN).json == {"events": []}
     assert rig.api.get("/file-sessions/old-files/events", ADMIN).json == {"events": []}
     assert len(rig.api.get(f"/sessions/{held}/commands", ADMIN).json["commands"]) == 3
     assert len(rig.api.get(f"/sessions/{young}/commands", ADMIN).json["commands"]) == 3
-    assert sweep(rig)["auditRecords"] == 0
+    assert rig.retention_sweep()["auditRecords"] == 0
     assert rig.api.delete(f"/sessions/{held}/hold", DELETER).status_code == 200
-    assert sweep(rig)["auditRecords"] == 3  # released: its old records go too
+    assert rig.retention_sweep()["auditRecords"] == 3  # released: its old records go too
 
 
 def test_reconciliation_repairs_the_total_and_removes_orphan_objects(rig):
@@ -100,7 +104,7 @@ def test_reconciliation_repairs_the_total_and_removes_orphan_objects(rig):
     s3.put_object(Bucket=BUCKET, Key=keys.recording_key(changed, "webm"), Body=pattern(2500, 3))  # drift: +500
     s3.put_object(Bucket=BUCKET, Key="recordings/sess_nobody.webm", Body=b"x" * 700)  # no row refers to it
     rig.clock.advance(2 * 3600)
-    report = sweep(rig)
+    report = rig.retention_sweep()
     assert report["driftRepaired"] == 500 and report["orphansDeleted"] == 1
     assert rig.storage() == 1000 + 2500
     assert rig.session(changed)["fileSize"] == 2500
@@ -108,16 +112,16 @@ def test_reconciliation_repairs_the_total_and_removes_orphan_objects(rig):
     retain = rig.table.get_item(Key={"PK": keys.session_pk(changed), "SK": keys.RETAIN})["Item"]
     assert retain["bytes"] == 2500  # what size retention will count as freed
     assert sorted(objects(rig)) == sorted(keys.recording_key(s, "webm") for s in (kept, changed))
-    again = sweep(rig)
+    again = rig.retention_sweep()
     assert again["driftRepaired"] == 0 and again["orphansDeleted"] == 0
 
 
 def test_retention_sweep_restarts_a_purge_worker_that_never_ran(rig):
     finished(rig)
     purge(rig)  # WORKER_INVOKE=none here: like a worker that died at once
-    assert sweep(rig)["purgeWorkerRestarted"] is True
-    work(rig)
-    assert sweep(rig)["purgeWorkerRestarted"] is False
+    assert rig.retention_sweep()["purgeWorkerRestarted"] is True
+    rig.purge_work()
+    assert rig.retention_sweep()["purgeWorkerRestarted"] is False
 
 
 def test_the_access_log_records_every_kind_of_action_and_is_paged(rig):
@@ -153,7 +157,7 @@ def test_the_access_log_records_every_kind_of_action_and_is_paged(rig):
     assert all(set(e) == {"at", "userId", "username", "action", "target", "ip"} for e in entries)
     assert entries[0]["at"] >= entries[-1]["at"]
     # neither retention nor purge touches it
-    work(rig)
-    sweep(rig)
+    rig.purge_work()
+    rig.retention_sweep()
     assert len(rig.api.get("/access-log?limit=100", MANAGER).json["entries"]) == 7
     assert rig.api.get("/access-log?cursor=forged", MANAGER).status_code == 400

@@ -7,8 +7,8 @@ import yaml
 
 from chalicelib.api import params
 from chalicelib.errors import BadRequest
-from tests import hostile
-from tests.conftest import ROOT, make_token
+from tests.support import hostile
+from tests.support.clients import ROOT, make_token
 
 DOC = hostile.load_document(ROOT / "docs" / "openapi.yaml")
 
