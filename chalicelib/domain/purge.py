@@ -22,6 +22,7 @@ from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.recordings import media
 from chalicelib.domain.sessions import iso
 from chalicelib.errors import Conflict, NotFound, Unavailable
+from chalicelib.model.recording import DONE_STATES, PURGED
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.counters import Counters
@@ -29,7 +30,6 @@ from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.generations import Generations, generation_of
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import Doomed, PurgeRepository
-from chalicelib.store.recordings import DONE_STATES, PURGED
 
 log = logging.getLogger("session_audit.purge")
 

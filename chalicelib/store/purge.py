@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import Unavailable
+from chalicelib.model.recording import PURGED
 from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
 from chalicelib.store.dynamo import ConditionFailed, batch_write, concurrently, plain, translate
-from chalicelib.store.recordings import PURGED
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
