@@ -1,6 +1,6 @@
-"""The sweep (every minute): complete recordings whose client vanished (idle past the timeout) or whose finalize
-died, and carry finished recordings through their after-work (digest, seekable rewrite, cleanup), one OPEN
-marker at a time, within SWEEP_BUDGET_SECONDS."""
+"""The sweep (the scheduled `recording_sweep`): complete recordings whose client vanished (idle past the
+timeout) or whose finalize died, and carry finished recordings through their after-work (digest, seekable
+rewrite, cleanup), one OPEN marker at a time, within SWEEP_BUDGET_SECONDS."""
 
 from __future__ import annotations
 
