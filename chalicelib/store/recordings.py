@@ -433,17 +433,22 @@ class CompactionRepository(_RecordingItems):
                             "#lease.#id = :me AND attribute_not_exists(#uploadId)", {":u": upload_id, ":me": lease_id})
 
     def record_part(self, session_id: str, part: UploadedPart, take: int, lease_id: str,
-                    extra: Mapping[str, Any] | None = None) -> bool:
+                    scan: PartScan | None = None) -> bool:
         """PART item + REC (queue head removed, lease released) in one transaction; False if the lease is lost.
-        `extra`: more attributes of the PART item (a WebM recording's scan state and cues after this part)."""
+        `scan`: what a WebM recording's scan learnt up to the end of this part, kept in the PART item."""
         number, etag, size = part
+        extra: Item = {}
+        if scan is not None and scan.state:
+            extra["scan"] = scan.state
+        if scan is not None and scan.cues:
+            extra["cues"] = scan.cues
         removed = ", ".join(f"#queue[{i}]" for i in range(take))
         update = f"SET #parts = :n, #partBytes = #partBytes + :size, #staged = #staged - :size, #rev = #rev + :one " \
                  f"REMOVE #lease, {removed}"
         failure = self._transact([
             {"Put": {"TableName": self._name,
                      "Item": {"PK": keys.session_pk(session_id), "SK": keys.part_sk(number), "kind": "PART",
-                              "number": number, "etag": etag, "size": size, **(extra or {})}}},
+                              "number": number, "etag": etag, "size": size, **extra}}},
             {"Update": {"TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
                         "UpdateExpression": update, "ConditionExpression": "#lease.#id = :me AND #parts = :prev",
                         "ExpressionAttributeNames": _names(update + " #lease #id #parts"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Callable
+from typing import Callable
 
 from chalicelib.domain.compaction import MAX_PARTS, SOFT_SEGMENTS, Merge, Part, Promote, Step, next_step
 from chalicelib.domain.recordings import staging
@@ -17,7 +17,7 @@ from chalicelib.domain.recordings.timing import Clock
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import ServiceError
 from chalicelib.media import webm
-from chalicelib.model.recording import PURGED, Recording, Segment, UploadedPart
+from chalicelib.model.recording import PURGED, PartScan, Recording, Segment, UploadedPart
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.objects import RecordingObjects
@@ -104,8 +104,8 @@ class Compactor:
         if upload_id is None:
             return
         etag = self._objects.upload_part(object_key(rec), upload_id, number, body)
-        extra = self._scan_part(rec, number, body)
-        if self._steps.record_part(session_id, UploadedPart(number, etag, len(body)), step.take, lease_id, extra):
+        scan = self._scan_part(rec, number, body)
+        if self._steps.record_part(session_id, UploadedPart(number, etag, len(body)), step.take, lease_id, scan):
             staging.delete(self._objects, session_id, segments)
 
     def _merge(self, rec: Recording, step: Merge, lease_id: str) -> None:
@@ -125,7 +125,7 @@ class Compactor:
             return upload_id
         return None  # the lease was lost; the orphan upload holds no part (the bucket's lifecycle aborts it)
 
-    def _scan_part(self, rec: Recording, number: int, body: bytes) -> dict[str, Any] | None:
+    def _scan_part(self, rec: Recording, number: int, body: bytes) -> PartScan | None:
         """A WebM part's clusters, learnt from the scan state the previous part left (docs/seekable-webm.md): the
         PART item keeps the state after it and the cues found in it, so completion needs no pass over the video."""
         if rec.protocol not in VIDEO_PROTOCOLS:
@@ -137,10 +137,7 @@ class Compactor:
             scanner = webm.Scanner.resume(json.loads(previous) if previous else None)
             scanner.feed(body)
             cues = scanner.take_cues()  # before the state is kept, so that no cue is stored twice
-            extra: dict[str, Any] = {"scan": json.dumps(scanner.state.to_json(), separators=(",", ":"))}
-            if cues:
-                extra["cues"] = cues
-            return extra
+            return PartScan(json.dumps(scanner.state.to_json(), separators=(",", ":")), cues)
         except Exception:
             log.warning("could not scan part %s of %s; the rewrite will scan the object", number, rec.session_id,
                         exc_info=True)
