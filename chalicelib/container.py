@@ -29,7 +29,7 @@ from chalicelib.store.health import HealthProbes
 from chalicelib.store.invoker import LambdaInvoker, ThreadInvoker, no_invoker
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import PurgeRepository
-from chalicelib.store.recordings import RecordingRepository
+from chalicelib.store.recordings import CompactionRepository, RecordingRepository
 from chalicelib.store.retention import RetentionRepository
 from chalicelib.store.sessions import SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
@@ -93,7 +93,8 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
         generations=Generations(table),
-        recordings=RecordingService(RecordingRepository(table), objects, counters, settings, **recording_options),
+        recordings=RecordingService(RecordingRepository(table), CompactionRepository(table), objects, counters,
+                                    settings, **recording_options),
         access_log=access_log,
         purge=purge,
         retention=RetentionService(RetentionRepository(table, timing.get("sleep")), Generations(table), counters,

@@ -14,28 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BIG_PART_AFTER = 1000
-BIG_PART_FACTOR = 10
+from chalicelib.model.recording import BIG_PART_AFTER, BIG_PART_FACTOR, Mode, Recording, Segment
+
 MAX_PARTS = 10_000
 MAX_TAKE = 200  # segments per part or merge: bounds the UpdateExpression (4 KB) and the reads of one step
 SOFT_SEGMENTS = 128  # beyond this a commit asks for compaction even below the part size (keeps REC small)
 HARD_SEGMENTS = 1000  # beyond this a commit is refused: compaction has been failing for a long time
 FAN = 16
-
-
-@dataclass(frozen=True)
-class Segment:
-    name: str  # the staging object's name under staging/<sessionId>/
-    size: int
-    level: int = 0
-
-    def encode(self) -> str:
-        return f"{self.name}|{self.size}|{self.level}"
-
-    @staticmethod
-    def decode(raw: str) -> Segment:
-        name, size, level = raw.rsplit("|", 2)
-        return Segment(name, int(size), int(level))
 
 
 @dataclass(frozen=True)
@@ -53,7 +38,15 @@ class Merge:
     end: int
 
 
+@dataclass(frozen=True)
+class Promote:
+    """Move these slots (ascending indices, from `sealed`) to the queue's end (indexed recordings)."""
+
+    taken: tuple[int, ...]
+
+
 Plan = Part | Merge | None
+Step = Promote | Part | Merge | None  # what a compaction run does next (None: nothing is due)
 
 
 def part_bytes(parts_done: int, base: int) -> int:
@@ -106,3 +99,26 @@ def plan(queue: list[Segment], parts_done: int, base_part: int, final: bool, sof
     if len(queue) >= soft:
         return choose_merge(queue, fan)
     return None
+
+
+def next_step(rec: Recording, base_part: int, final: bool, soft: int = SOFT_SEGMENTS) -> Step:
+    """The next step for a live recording: promote what indexed chunks allow, then plan parts and merges.
+
+    `final` takes every slot, holes and all (the recording is closed, the holes stay missing)."""
+    if rec.mode == Mode.INDEXED and rec.slots:
+        present = sorted(rec.slots)
+        if final:
+            taken = present[:MAX_TAKE]
+        else:
+            taken = []
+            for i in present:
+                if i != rec.sealed + len(taken) or len(taken) == MAX_TAKE:
+                    break
+                taken.append(i)
+        if taken:
+            return Promote(tuple(taken))
+    queue = list(rec.queue)
+    if final and not rec.upload_id and len(queue) <= MAX_TAKE and \
+            sum(s.size for s in queue) < 2 * part_bytes(0, base_part):
+        return None  # small enough for one PutObject at completion: no multipart upload at all
+    return plan(queue, rec.parts, base_part, final, soft)

@@ -24,6 +24,7 @@ from chalicelib.domain.recordings import media
 from chalicelib.domain.sessions import iso
 from chalicelib.errors import Conflict, NotFound, Unavailable
 from chalicelib.model.purge import Job, Remains
+from chalicelib.model.recording import DONE_STATES
 from chalicelib.model.sessions import Meta, Session
 from chalicelib.settings import Settings
 from chalicelib.store import keys
@@ -32,7 +33,6 @@ from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.generations import Generations
 from chalicelib.store.objects import RecordingObjects
 from chalicelib.store.purge import Doomed, PurgeRepository
-from chalicelib.store.recordings import DONE_STATES
 
 log = logging.getLogger("session_audit.purge")
 

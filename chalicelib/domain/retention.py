@@ -13,12 +13,12 @@ from typing import Any, Callable
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.sessions import iso
 from chalicelib.model.purge import AuditCheckpoint, ReconcileCheckpoint, Retained, StoredSession
+from chalicelib.model.recording import DONE_STATES
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.counters import Counters
 from chalicelib.store.generations import Generations, shown
 from chalicelib.store.objects import RecordingObjects
-from chalicelib.store.recordings import DONE_STATES
 from chalicelib.store.retention import Expiry, RetentionRepository
 from chalicelib.store.settings_store import SettingsRepository
 

@@ -134,9 +134,74 @@ def _unb64(text: str) -> bytes:
 
 
 @dataclass
+class OpenCluster:
+    """The Cluster the scanner is in (or was last in)."""
+
+    start: int  # offset of its ID
+    data_start: int  # offset of its first child
+    end: int  # UNKNOWN for MediaRecorder's live Cluster
+    timecode: int = -1  # its Timecode, -1 until that has come
+
+    def to_json(self) -> list[int]:
+        return [self.start, self.data_start, self.end, self.timecode]
+
+
+@dataclass
+class OpenGroup:
+    """The BlockGroup the scanner is in."""
+
+    end: int
+    references: bool  # it holds a ReferenceBlock (so its Block is no keyframe)
+    duration: int  # its BlockDuration, -1 when none is written
+    start: int
+
+    def to_json(self) -> list[int]:
+        return [self.end, int(self.references), self.duration, self.start]
+
+
+@dataclass
+class PendingBlock:
+    """A (Simple)Block whose header has been read, counted once all its bytes have come."""
+
+    track: int
+    timestamp: int  # absolute, in timestamp ticks
+    keyframe: bool
+    start: int  # offset of the element (the SimpleBlock, or the BlockGroup around a Block)
+
+    def to_json(self) -> list[int]:
+        return [self.track, self.timestamp, int(self.keyframe), self.start]
+
+
+@dataclass
+class TrackTimes:
+    """A track's latest frame: what the Duration is learnt from."""
+
+    last: int | None = None  # the latest timestamp
+    duration: int = -1  # that frame's BlockDuration, -1 when none is written
+    gaps: list[int] = field(default_factory=list)  # the last GAPS_KEPT gaps between frames
+
+    def to_json(self) -> list[Any]:
+        return [self.last, self.duration, list(self.gaps)]
+
+    def copy(self) -> TrackTimes:
+        return TrackTimes(self.last, self.duration, list(self.gaps))
+
+
+@dataclass
+class CueBase:
+    """What the next packed cue is relative to (each take_cues() blob starts from zero)."""
+
+    time: int = 0
+    cluster: int = 0
+
+
+@dataclass
 class ScanState:
     """Everything the scanner keeps between chunks: a few hundred bytes plus the packed cues (`take_cues()`
-    hands those over to be stored elsewhere, so the state stays small however long the recording)."""
+    hands those over to be stored elsewhere, so the state stays small however long the recording).
+
+    Its JSON (`to_json`, kept in PART items) writes the small records as lists, [] for None: the format
+    of STATE_VERSION 1, which stored states of recordings under way still use."""
 
     pos: int = 0  # bytes fed
     carry: bytes = b""  # the start of an element whose header (or the first bytes we read of it) is incomplete
@@ -150,23 +215,44 @@ class ScanState:
     ctx: str = _SEGMENT
     skip: int = 0
     then: str = ""
-    cluster: list[int] = field(default_factory=list)  # start, data start, end or UNKNOWN, timecode or -1
-    group: list[int] = field(default_factory=list)  # end, has ReferenceBlock, BlockDuration or -1, start
-    block: list[int] = field(default_factory=list)  # track, timestamp, keyframe, start
+    cluster: OpenCluster | None = None
+    group: OpenGroup | None = None
+    block: PendingBlock | None = None
     good_end: int = -1  # end of the last complete element: where a cut-short recording is cut
     trailer: int = -1  # the first non-Cluster element after the clusters (an old Cues, Tags...)
     clusters: int = 0
-    tracks: dict[str, list[Any]] = field(default_factory=dict)  # track: [last timestamp, its duration, [gaps]]
-    saved: dict[str, list[Any]] = field(default_factory=dict)  # `tracks` when a known-size Cluster opened
-    cues: bytes = b""  # packed (see _pack_cue) since the last take_cues()
-    cue_base: list[int] = field(default_factory=lambda: [0, 0])  # time, cluster the next packed cue is relative to
+    tracks: dict[str, TrackTimes] = field(default_factory=dict)  # by track number
+    saved: dict[str, TrackTimes] = field(default_factory=dict)  # `tracks` when a known-size Cluster opened
+    cues: bytes = b""  # packed (see _commit) since the last take_cues()
+    cue_base: CueBase = field(default_factory=CueBase)
     last_cue: int = -(1 << 62)
     error: str = ""
+
+    @property
+    def in_cluster(self) -> OpenCluster:
+        """The open Cluster (the parser asks only where one has opened)."""
+        if self.cluster is None:
+            raise EbmlError("no Cluster has opened")
+        return self.cluster
+
+    @property
+    def in_group(self) -> OpenGroup:
+        if self.group is None:
+            raise EbmlError("no BlockGroup is open")
+        return self.group
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"v": STATE_VERSION}
         for name, value in self.__dict__.items():
-            out[name] = _b64(value) if isinstance(value, bytes) else value
+            if isinstance(value, bytes):
+                value = _b64(value)
+            elif name in ("cluster", "group", "block"):
+                value = value.to_json() if value is not None else []
+            elif name in ("tracks", "saved"):
+                value = {track: times.to_json() for track, times in value.items()}
+            elif name == "cue_base":
+                value = [value.time, value.cluster]
+            out[name] = value
         return out
 
     @staticmethod
@@ -176,6 +262,14 @@ class ScanState:
         values = {k: v for k, v in raw.items() if k != "v"}
         for name in ("carry", "head", "cues"):
             values[name] = _unb64(values[name])
+        cluster, group, block = values["cluster"], values["group"], values["block"]
+        values["cluster"] = OpenCluster(*cluster) if cluster else None
+        values["group"] = OpenGroup(group[0], bool(group[1]), group[2], group[3]) if group else None
+        values["block"] = PendingBlock(block[0], block[1], bool(block[2]), block[3]) if block else None
+        for name in ("tracks", "saved"):
+            values[name] = {track: TrackTimes(last, duration, list(gaps))
+                            for track, (last, duration, gaps) in values[name].items()}
+        values["cue_base"] = CueBase(*values["cue_base"])
         return ScanState(**values)
 
 
@@ -227,6 +321,23 @@ def unpack_cues(packed: bytes) -> list[Cue]:
     return cues
 
 
+def _block_header(data: bytes, at: int, size: int, start: int, cluster: OpenCluster) -> PendingBlock | None:
+    """A (Simple)Block's track, absolute timestamp and keyframe flag, from its first bytes at `at` (None while
+    they have not all arrived); `start` is where its element starts."""
+    track = ebml.read_vint(data, at)
+    if track is None or at + track[1] + 3 > len(data):
+        if len(data) - at >= size:
+            raise EbmlError(f"a block of {size} bytes at {start} is too short")
+        return None
+    if track[1] + 3 > size:
+        raise EbmlError(f"a block of {size} bytes at {start} is too short")
+    if cluster.timecode < 0:
+        raise EbmlError(f"a block at {start} before its Cluster's Timecode")
+    relative = struct.unpack(">h", data[at + track[1]:at + track[1] + 2])[0]
+    flags = data[at + track[1] + 2]
+    return PendingBlock(track[0], cluster.timecode + relative, bool(flags & 0x80), start)
+
+
 class Scanner:
     """Feed a WebM stream in chunks of any size; `finish()` says what the stream holds so far."""
 
@@ -252,7 +363,7 @@ class Scanner:
     def take_cues(self) -> bytes:
         """The packed cues learnt since the last call, to be stored with the recording; the next blob starts
         afresh so blobs decode one by one (unpack_cues)."""
-        packed, self.state.cues, self.state.cue_base = self.state.cues, b"", [0, 0]
+        packed, self.state.cues, self.state.cue_base = self.state.cues, b"", CueBase()
         return packed
 
     # ------------------------------------------------------------------------------------------------ parsing
@@ -301,7 +412,8 @@ class Scanner:
             if s.ctx == _SEGMENT:
                 i = self._segment_child(element_id, size, header_length, at, i)
             elif s.ctx == _CLUSTER:
-                if s.cluster[2] == UNKNOWN and (element_id in ebml.SEGMENT_CHILDREN or element_id in ebml.TOP_LEVEL):
+                if s.in_cluster.end == UNKNOWN and (element_id in ebml.SEGMENT_CHILDREN or
+                                                    element_id in ebml.TOP_LEVEL):
                     s.ctx = _SEGMENT  # the next Segment child ends an unknown-size Cluster
                     continue
                 moved = self._cluster_child(data, element_id, size, header_length, at, i)
@@ -320,11 +432,11 @@ class Scanner:
             if s.trailer >= 0:
                 raise EbmlError(f"a Cluster at {at} after other Segment children")
             end = at + header_length + size if size != UNKNOWN else UNKNOWN
-            s.cluster = [at, at + header_length, end, -1]
+            s.cluster = OpenCluster(at, at + header_length, end)
             s.clusters += 1
             s.ctx = _CLUSTER
             if end != UNKNOWN:
-                s.saved = {k: [v[0], v[1], list(v[2])] for k, v in s.tracks.items()}
+                s.saved = {k: v.copy() for k, v in s.tracks.items()}
             return i + header_length
         if element_id in ebml.TOP_LEVEL or size == UNKNOWN:
             s.trailer = at if s.trailer < 0 else s.trailer
@@ -340,16 +452,17 @@ class Scanner:
         s = self.state
         if size == UNKNOWN:
             raise EbmlError(f"element 0x{element_id:X} at {at} in a Cluster has an unknown size")
-        if s.cluster[2] != UNKNOWN and at + header_length + size > s.cluster[2]:
+        cluster = s.in_cluster
+        if cluster.end != UNKNOWN and at + header_length + size > cluster.end:
             raise EbmlError(f"element 0x{element_id:X} at {at} overruns its Cluster")
         if element_id == ebml.TIMECODE:
             if i + header_length + size > len(data):
                 return None
-            s.cluster[3] = ebml.uint(data[i + header_length:i + header_length + size])
+            cluster.timecode = ebml.uint(data[i + header_length:i + header_length + size])
             self._skip(0, _CHILD, at + header_length + size)
             return i + header_length + size
         if element_id == ebml.SIMPLE_BLOCK:
-            block = self._block_header(data, i + header_length, size, at)
+            block = _block_header(data, i + header_length, size, at, s.in_cluster)
             if block is None:
                 return None
             s.block = block
@@ -357,8 +470,8 @@ class Scanner:
             return i + header_length
         if element_id == ebml.BLOCK_GROUP:
             s.ctx = _GROUP
-            s.group = [at + header_length + size, 0, -1, at]
-            s.block = []
+            s.group = OpenGroup(at + header_length + size, False, -1, at)
+            s.block = None
             return i + header_length
         self._skip(size, _CHILD, at + header_length)
         return i + header_length
@@ -366,39 +479,24 @@ class Scanner:
     def _group_child(self, data: bytes, element_id: int, size: int, header_length: int, at: int,
                      i: int) -> int | None:
         s = self.state
-        if size == UNKNOWN or at + header_length + size > s.group[0]:
+        group = s.in_group
+        if size == UNKNOWN or at + header_length + size > group.end:
             raise EbmlError(f"element 0x{element_id:X} at {at} overruns its BlockGroup")
         if element_id == ebml.BLOCK:
-            block = self._block_header(data, i + header_length, size, s.group[3])
+            block = _block_header(data, i + header_length, size, group.start, s.in_cluster)
             if block is None:
                 return None
             s.block = block
         elif element_id == ebml.BLOCK_DURATION:
             if i + header_length + size > len(data):
                 return None
-            s.group[2] = ebml.uint(data[i + header_length:i + header_length + size])
+            group.duration = ebml.uint(data[i + header_length:i + header_length + size])
             self._skip(0, _GROUP_CHILD, at + header_length + size)
             return i + header_length + size
         elif element_id == ebml.REFERENCE_BLOCK:
-            s.group[1] = 1
+            group.references = True
         self._skip(size, _GROUP_CHILD, at + header_length)
         return i + header_length
-
-    def _block_header(self, data: bytes, at: int, size: int, start: int) -> list[int] | None:
-        """[track, absolute timestamp, keyframe flag, element start] from a (Simple)Block's first bytes."""
-        s = self.state
-        track = ebml.read_vint(data, at)
-        if track is None or at + track[1] + 3 > len(data):
-            if len(data) - at >= size:
-                raise EbmlError(f"a block of {size} bytes at {start} is too short")
-            return None
-        if track[1] + 3 > size:
-            raise EbmlError(f"a block of {size} bytes at {start} is too short")
-        if s.cluster[3] < 0:
-            raise EbmlError(f"a block at {start} before its Cluster's Timecode")
-        relative = struct.unpack(">h", data[at + track[1]:at + track[1] + 2])[0]
-        flags = data[at + track[1] + 2]
-        return [track[0], s.cluster[3] + relative, 1 if flags & 0x80 else 0, start]
 
     def _skip(self, size: int, then: str, data_start: int) -> None:
         s = self.state
@@ -411,44 +509,45 @@ class Scanner:
         s = self.state
         then, s.then = s.then, ""
         if then == _BLOCK:
-            self._commit(s.block, -1)
-            s.block = []
-        if (then in (_BLOCK, _CHILD) and s.cluster[2] == UNKNOWN) or then == _LEVEL1:
+            if s.block is not None:
+                self._commit(s.block, -1)
+            s.block = None
+        if (then in (_BLOCK, _CHILD) and s.in_cluster.end == UNKNOWN) or then == _LEVEL1:
             s.good_end = end
 
     def _close_ends(self, at: int) -> None:
         """Leave the BlockGroup, known-size Cluster and known-size Segment that end at `at`."""
         s = self.state
-        if s.ctx == _GROUP and at >= s.group[0]:
-            if s.block:
-                s.block[2] = 0 if s.group[1] else 1  # a Block is a keyframe when it references nothing
-                self._commit(s.block, s.group[2])
-            s.block, s.group = [], []
+        if s.ctx == _GROUP and at >= s.in_group.end:
+            if s.block is not None:
+                s.block.keyframe = not s.in_group.references  # a Block is a keyframe when it references nothing
+                self._commit(s.block, s.in_group.duration)
+            s.block, s.group = None, None
             s.ctx = _CLUSTER
-            if s.cluster[2] == UNKNOWN:
+            if s.in_cluster.end == UNKNOWN:
                 s.good_end = at
-        if s.ctx == _CLUSTER and s.cluster[2] != UNKNOWN and at >= s.cluster[2]:
+        if s.ctx == _CLUSTER and s.in_cluster.end != UNKNOWN and at >= s.in_cluster.end:
             s.ctx = _SEGMENT
             s.good_end = at
             s.saved = {}
         if s.ctx == _SEGMENT and s.segment_end != UNKNOWN and at >= s.segment_end:
             s.ctx = _AFTER
 
-    def _commit(self, block: list[int], duration: int) -> None:
+    def _commit(self, block: PendingBlock, duration: int) -> None:
         s = self.state
-        track, timestamp, keyframe, start = block
-        last = s.tracks.setdefault(str(track), [None, -1, []])
-        if last[0] is not None and timestamp > last[0]:
-            last[2] = [*last[2], timestamp - last[0]][-GAPS_KEPT:]
-        if last[0] is None or timestamp >= last[0]:
-            last[0], last[1] = timestamp, duration
+        timestamp = block.timestamp
+        last = s.tracks.setdefault(str(block.track), TrackTimes())
+        if last.last is not None and timestamp > last.last:
+            last.gaps = [*last.gaps, timestamp - last.last][-GAPS_KEPT:]
+        if last.last is None or timestamp >= last.last:
+            last.last, last.duration = timestamp, duration
         gap = round(MIN_CUE_GAP_SECONDS * 1e9 / s.scale)
-        if keyframe and track == s.video and timestamp >= 0 and timestamp - s.last_cue >= gap:
+        if block.keyframe and block.track == s.video and timestamp >= 0 and timestamp - s.last_cue >= gap:
             s.last_cue = timestamp
-            cluster, data_start = s.cluster[0], s.cluster[1]
-            s.cues += b"".join((_leb(_zigzag(timestamp - s.cue_base[0])), _leb(cluster - s.cue_base[1]),
-                                _leb(start - data_start), _leb(data_start - cluster)))
-            s.cue_base = [timestamp, cluster]
+            cluster, data_start = s.in_cluster.start, s.in_cluster.data_start
+            s.cues += b"".join((_leb(_zigzag(timestamp - s.cue_base.time)), _leb(cluster - s.cue_base.cluster),
+                                _leb(block.start - data_start), _leb(data_start - cluster)))
+            s.cue_base = CueBase(timestamp, cluster)
 
     # ------------------------------------------------------------------------------------------------ result
     def finish(self, stored_cues: Sequence[bytes] = ()) -> Index:
@@ -460,7 +559,7 @@ class Scanner:
         if not s.head_done:
             raise Unsupported("no Cluster: nothing was recorded")
         tracks = s.tracks
-        if s.ctx in (_CLUSTER, _GROUP) and s.cluster[2] != UNKNOWN:
+        if s.ctx in (_CLUSTER, _GROUP) and s.in_cluster.end != UNKNOWN:
             tracks = s.saved  # cut inside a known-size Cluster: it is dropped whole
         end = s.good_end
         if end <= s.first_cluster or not tracks:
@@ -470,11 +569,13 @@ class Scanner:
         if not cues:
             raise Unsupported("no keyframe")
         finish_at = 0.0
-        for number, (last, duration, gaps) in tracks.items():
+        for number, times in tracks.items():
+            duration: float = times.duration
             if duration < 0:
                 default = s.default_ns.get(number, 0) / s.scale
+                gaps = times.gaps
                 duration = default or (sorted(gaps)[len(gaps) // 2] if gaps else 0)
-            finish_at = max(finish_at, float(last + duration))
+            finish_at = max(finish_at, float((times.last or 0) + duration))
         return Index(size=s.pos, head=s.head, first_cluster=s.first_cluster, media_end=end,
                      timecode_scale=s.scale, duration=finish_at, cues=tuple(cues), video_track=s.video,
                      clusters=s.clusters)

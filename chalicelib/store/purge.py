@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.model.purge import Cursor, Job, Remains
+from chalicelib.model.recording import PURGED
 from chalicelib.model.sessions import Meta, Session
 from chalicelib.store import generations as generation
 from chalicelib.store import keys, records
@@ -27,7 +28,6 @@ from chalicelib.store.dynamo import (
     transact,
     transact_each,
 )
-from chalicelib.store.recordings import PURGED
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

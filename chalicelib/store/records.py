@@ -11,10 +11,10 @@ from typing import Any
 
 from chalicelib.model.audit import AccessEntry, CommandRecord, FileEventRecord
 from chalicelib.model.purge import AuditCheckpoint, Job, ReconcileCheckpoint, RecStatus, Retained
+from chalicelib.model.recording import PURGED
 from chalicelib.model.sessions import Connection, FileSession, Meta, RecordingSettings, Session
 from chalicelib.store import keys
 from chalicelib.store.dynamo import plain
-from chalicelib.store.recordings import PURGED
 
 
 def _meta_fields(item: Mapping[str, Any]) -> dict[str, Any]:
