@@ -11,8 +11,7 @@ from chalicelib.api import params
 from chalicelib.domain.audit import FILE_ACTIONS, INPUT_EVENT_TYPES, Command, FileBatch, FileEvent
 from chalicelib.domain.sessions import FILE_PROTOCOLS
 from chalicelib.errors import BadRequest
-from chalicelib.model.audit import Elapsed, InputEvent
-from chalicelib.store.keys import ELAPSED_DIGITS
+from chalicelib.model.audit import ELAPSED_DIGITS, Elapsed, InputEvent
 
 MAX_COMMANDS = 1_000
 MAX_INPUT_EVENTS = 10_000

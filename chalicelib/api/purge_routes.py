@@ -10,7 +10,7 @@ from chalicelib.api import cursors, params, shapes
 from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
 from chalicelib.domain import access
-from chalicelib.store import keys
+from chalicelib.model.sessions import FILES_KIND, SESSION_KIND
 
 OK = {"ok": True}
 ACCESS_LOG_SCOPE = "access-log"
@@ -22,13 +22,13 @@ def purge(request: Request) -> Response:
 
 def delete_session(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "session id")
-    services().purge.delete(caller(request), keys.SESSION, session_id, client_ip(request))
+    services().purge.delete(caller(request), SESSION_KIND, session_id, client_ip(request))
     return json_response(OK)
 
 
 def delete_file_session(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "file session id")
-    services().purge.delete(caller(request), keys.FILES, session_id, client_ip(request))
+    services().purge.delete(caller(request), FILES_KIND, session_id, client_ip(request))
     return json_response(OK)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 Elapsed = int | float  # seconds since the session started, as the gateway sent it (type included)
+ELAPSED_DIGITS = 12  # elapsed values are below 10**12 (the API refuses more; keys sort them): 31,000 years in seconds
 
 
 class InputEvent(NamedTuple):

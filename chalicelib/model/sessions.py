@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+# the two kinds of session a record belongs to (store/keys.py prefixes their keys with them)
+SESSION_KIND = "SESSION"
+FILES_KIND = "FILES"
 Cursor = dict[str, Any]  # where a list goes on: DynamoDB's LastEvaluatedKey, opaque above the store
 
 

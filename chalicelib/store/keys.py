@@ -43,8 +43,11 @@ without reading sessions that have none.
 
 from __future__ import annotations
 
-SESSION = "SESSION"
-FILES = "FILES"
+from chalicelib.model.audit import ELAPSED_DIGITS
+from chalicelib.model.sessions import FILES_KIND, SESSION_KIND
+
+SESSION = SESSION_KIND
+FILES = FILES_KIND
 META = "META"
 STATS_PK = "STATS"
 STATS_SHARDS = 16
@@ -55,7 +58,6 @@ COMMAND_PREFIX = "CMD#"
 EVENTS_PREFIX = "EVENTS#"
 FILE_EVENT_PREFIX = "EVENT#"
 FILE_BATCH_PREFIX = "BATCH#"
-ELAPSED_DIGITS = 12  # elapsed values are below 10**12 (params refuse more): 31,000 years in seconds
 REC = "REC"
 OPEN = "OPEN"
 OPEN_PK = "OPEN#RECORDING"

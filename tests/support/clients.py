@@ -18,7 +18,8 @@ ADMIN_PERMISSIONS = ["sessions.view_own", "sessions.view_any", "sessions.delete"
 
 
 def make_token(user_id: str = "alice", role: str = "user", secret: str = SECRET, **claims: Any) -> str:
-    body = {"userId": user_id, "username": user_id, "role": role, "exp": int(time.time()) + 3600, **claims}
+    # a day: modules make their tokens at import, and a slow suite must not outlive them
+    body = {"userId": user_id, "username": user_id, "role": role, "exp": int(time.time()) + 86400, **claims}
     return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm="HS256")
 
 

@@ -53,16 +53,18 @@ def claims(**extra):
     return {"userId": "alice", "username": "alice", "role": "user", "exp": int(time.time()) + 600, **extra}
 
 
-@pytest.mark.parametrize("skew", [{"iat": time.time() + 2}, {"nbf": time.time() + 30}, {"iat": time.time() + 59},
-                                  {"exp": time.time() - 30}])
+# offsets from the moment the test runs (not from collection: a long suite would age them past the leeway)
+@pytest.mark.parametrize("skew", [{"iat": 2}, {"nbf": 30}, {"iat": 59}, {"exp": -30}])
 def test_clock_skew_within_the_leeway_is_accepted(skew):
-    assert caller_from_token(signed(claims(**skew)), SETTINGS).user_id == "alice"
+    now = time.time()
+    assert caller_from_token(signed(claims(**{k: now + v for k, v in skew.items()})), SETTINGS).user_id == "alice"
 
 
-@pytest.mark.parametrize("skew", [{"iat": time.time() + 120}, {"nbf": time.time() + 120}, {"exp": time.time() - 120}])
+@pytest.mark.parametrize("skew", [{"iat": 120}, {"nbf": 120}, {"exp": -120}])
 def test_clock_skew_beyond_the_leeway_is_refused(skew):
+    now = time.time()
     with pytest.raises(Unauthorized):
-        caller_from_token(signed(claims(**skew)), SETTINGS)
+        caller_from_token(signed(claims(**{k: now + v for k, v in skew.items()})), SETTINGS)
 
 
 def test_the_leeway_is_configurable():
