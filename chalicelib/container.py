@@ -15,7 +15,7 @@ from chalicelib.domain.health import HealthService
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
-from chalicelib.domain.sessions import SessionService, iso
+from chalicelib.domain.sessions import SessionService
 from chalicelib.domain.settings import SettingsService
 from chalicelib.model.sessions import FileSession, Session
 from chalicelib.settings import Settings, get_settings
@@ -72,8 +72,9 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
     if recording_clock is not None:
         session_options["clock"] = lambda: datetime.fromtimestamp(recording_clock(), UTC)
 
-    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime, gen: int) -> list[dict[str, Any]]:
-        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, iso(now))
+    def recording_items(session_id: str, user_id: str, protocol: str, now: datetime, gen: int, started: str,
+                        ended: str | None) -> list[dict[str, Any]]:
+        return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, started, ended)
 
     objects = RecordingObjects(s3, settings.bucket_name, settings.kms_key_id)
     access_log = AccessLog(AccessLogRepository(table), **session_options)
@@ -86,11 +87,13 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         s3=s3,
         counters=counters,
         sessions=SessionService(SessionRepository[Session](table, keys.SESSION), settings_repo,
-                                recording_items=recording_items, **session_options),
+                                recording_items=recording_items, retention_days=settings.audit_retention_days,
+                                **session_options),
         file_sessions=file_sessions,
         recording_settings=SettingsService(settings_repo),
         audit=AuditService(SessionRepository[Session](table, keys.SESSION), AuditRepository(table)),
-        file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo),
+        file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo,
+                                      retention_days=settings.audit_retention_days),
         exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
         generations=Generations(table),
         recordings=RecordingService(RecordingRepository(table), CompactionRepository(table), objects, counters,

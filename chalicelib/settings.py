@@ -29,6 +29,10 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 # every playback and large export while the service looked healthy.
 PRESIGN_TTL_LIMIT_SECONDS = 7 * 24 * 3600
 
+# How answers write times (README, Configuration): the contract's ISO 8601, or the gateway's own server's form
+# (`YYYY-MM-DD HH:MM:SS`, UTC), which its history page parses with `new Date(t.replace(' ', 'T') + 'Z')`.
+TIMESTAMP_FORMATS = ("iso", "gateway")
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable service."""
@@ -68,6 +72,7 @@ class Settings:
     worker_budget_seconds: float = 600.0
     retention_budget_seconds: float = 240.0
     log_level: int = logging.INFO
+    timestamp_format: str = "iso"  # one of TIMESTAMP_FORMATS
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
@@ -159,6 +164,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         worker_budget_seconds=_float(env, "WORKER_BUDGET_SECONDS", 600.0),
         retention_budget_seconds=_float(env, "RETENTION_BUDGET_SECONDS", 240.0),
         log_level=log_level(env),
+        timestamp_format=_timestamp_format(env),
     )
 
 
@@ -175,6 +181,13 @@ def log_level(env: Mapping[str, str]) -> int:
         return LOG_LEVELS[raw.strip().upper()]
     except KeyError:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}") from None
+
+
+def _timestamp_format(env: Mapping[str, str]) -> str:
+    raw = env.get("TIMESTAMP_FORMAT") or "iso"
+    if raw not in TIMESTAMP_FORMATS:
+        raise ConfigError(f"TIMESTAMP_FORMAT must be iso or gateway, got {raw!r}")
+    return raw
 
 
 def _worker_invoke(env: Mapping[str, str]) -> str:

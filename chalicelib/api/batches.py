@@ -22,7 +22,6 @@ MAX_COMMAND_CHARS = 32_768
 PREVIEW_CHARS = 2_048  # longer previews are cut to this, ending in "..." as the proxy's own truncation does
 MAX_PATH_CHARS = 4_096
 MAX_DETAIL_BYTES = 4_096
-MAX_TIMESTAMP_CHARS = 64
 
 
 def _array(value: Any, limit: int, what: str) -> list[Any]:
@@ -49,12 +48,7 @@ def elapsed(value: Any, where: str) -> Elapsed:
 
 
 def _timestamp(entry: dict[str, Any], where: str) -> str | None:
-    raw = entry.get("timestamp")
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or not 0 < len(raw) <= MAX_TIMESTAMP_CHARS:
-        raise BadRequest(f"{where}.timestamp must be an ISO 8601 time")
-    return params.iso_time(raw, f"{where}.timestamp")
+    return params.body_time(entry, "timestamp", where)
 
 
 def _text(entry: dict[str, Any], name: str, where: str, max_chars: int, required: bool) -> str:
@@ -133,4 +127,4 @@ def file_batch(raw: bytes | str | None, content_type: str | None) -> FileBatch:
             detail=_detail(entry, where),
             timestamp=_timestamp(entry, where),
         ))
-    return FileBatch(protocol, connection_id, tuple(events), params.on_behalf(body))
+    return FileBatch(protocol, connection_id, tuple(events), params.on_behalf(body), params.backfill(body))

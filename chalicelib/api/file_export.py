@@ -41,10 +41,10 @@ def csv_text(session: FileSession, events: Iterable[FileEventRecord]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # the excel dialect: \r\n row ends (RFC 4180)
     writer.writerow(CSV_COLUMNS)
-    fixed = (session.id, session.connection_name, session.username, session.protocol, session.started_at,
-             session.ended_at)
+    fixed = (session.id, session.connection_name, session.username, session.protocol,
+             shapes.answer_time(session.started_at), shapes.answer_time(session.ended_at))
     for event in events:
-        row = (*fixed, event.timestamp, event.action, event.path, detail_text(event.detail))
+        row = (*fixed, shapes.answer_time(event.timestamp), event.action, event.path, detail_text(event.detail))
         writer.writerow([neutralised(cell) for cell in row])
     return out.getvalue()
 

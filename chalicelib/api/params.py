@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Iterable, Mapping
 
-from chalicelib.domain.sessions import ListFilters, Owner, iso
+from chalicelib.domain.sessions import Backfill, ListFilters, Owner, iso
 from chalicelib.errors import BadRequest, UnsupportedMediaType
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -105,6 +105,22 @@ def on_behalf(body: Mapping[str, Any]) -> Owner | None:
     return Owner(user_id, username or user_id)
 
 
+def body_time(body: Mapping[str, Any], name: str, where: str | None = None) -> str | None:
+    """An optional time field of a body (ISO 8601 or the gateway's form), normalised; malformed is a 400."""
+    raw = body.get(name)
+    what = f"{where}.{name}" if where else name
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not 0 < len(raw) <= MAX_TIME_CHARS:
+        raise BadRequest(f"{what} must be an ISO 8601 time")
+    return iso_time(raw, what)
+
+
+def backfill(body: Mapping[str, Any]) -> Backfill:
+    """The `startedAt` / `endedAt` an importer gives (whether it may is the domain's rule)."""
+    return Backfill(body_time(body, "startedAt"), body_time(body, "endedAt"))
+
+
 def one_of(value: Any, choices: Iterable[str], what: str) -> str:
     options = tuple(choices)
     if value not in options:
@@ -156,7 +172,14 @@ def query_flag(query: Mapping[str, str], name: str, default: bool) -> bool:
     raise BadRequest(f"{name} must be one of: {', '.join(QUERY_TRUE + QUERY_FALSE)}")
 
 
+MAX_TIME_CHARS = 64
+# The gateway's own form (TIMESTAMP_FORMAT=gateway answers in it): UTC, to the second, a space for the "T"
+GATEWAY_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 def iso_time(raw: str, what: str) -> str:
+    """Any ISO 8601 time (a space may stand for the "T", so the gateway's `2024-01-01 10:00:00` too; no zone is
+    UTC), as the one stored form."""
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError as exc:
@@ -169,11 +192,18 @@ def iso_time(raw: str, what: str) -> str:
         raise BadRequest(f"{what} is out of range") from exc
 
 
+def _filter_end(raw: str) -> str:
+    """`to`, inclusive. In the gateway's form it names its whole second: answers in that form are cut to the
+    second, so a row's own time given as `to` still finds the row."""
+    end = iso_time(raw, "to")
+    return end.replace(".000Z", ".999Z") if GATEWAY_TIME.fullmatch(raw) else end
+
+
 def list_filters(query: Mapping[str, str], protocols: Iterable[str]) -> ListFilters:
     user_id = query.get("userId")
     protocol = query.get("protocol")
     start = iso_time(query["from"], "from") if query.get("from") else None
-    end = iso_time(query["to"], "to") if query.get("to") else None
+    end = _filter_end(query["to"]) if query.get("to") else None
     if start is not None and end is not None and start > end:
         raise BadRequest("from must not be after to")
     return ListFilters(

@@ -6,7 +6,7 @@ import re
 
 from chalice.app import Request, Response
 
-from chalicelib.api import params
+from chalicelib.api import params, shapes
 from chalicelib.api.http import caller, client_ip, json_response, query
 from chalicelib.container import services
 from chalicelib.domain import access_log
@@ -59,7 +59,8 @@ def playback(request: Request, session_id: str) -> Response:
     svc.access_log.record(who, access_log.DOWNLOAD if download else access_log.PLAY,
                           access_log.session_target(session_id), client_ip(request))
     if not redirect:
-        return json_response({"url": found.url, "expiresAt": found.expires_at}, headers={"Cache-Control": "no-store"})
+        return json_response({"url": found.url, "expiresAt": shapes.answer_time(found.expires_at)},
+                             headers={"Cache-Control": "no-store"})
     return Response(body="", status_code=302, headers={"Location": found.url, "Cache-Control": "no-store"})
 
 

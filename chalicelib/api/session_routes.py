@@ -15,7 +15,8 @@ def _start(request: Request, protocol: str | None) -> Response:
     if protocol is None:
         protocol = params.one_of(body.get("protocol"), RECORDED_PROTOCOLS, "protocol")
     connection_id = params.valid_id(body.get("connectionId"), "connectionId")
-    session_id = services().sessions.start(caller(request), protocol, connection_id, params.on_behalf(body))
+    session_id = services().sessions.start(caller(request), protocol, connection_id, params.on_behalf(body),
+                                           params.backfill(body))
     return json_response({"sessionId": session_id, "shouldRecord": session_id is not None})
 
 

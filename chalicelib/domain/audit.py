@@ -14,8 +14,19 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Clock, Owner, connection_name, iso, owner_for_write, utc_now
-from chalicelib.errors import NotFound, Unavailable
+from chalicelib.domain.sessions import (
+    GENERATION_ATTEMPTS,
+    NO_BACKFILL,
+    Backfill,
+    Clock,
+    Owner,
+    checked_backfill,
+    connection_name,
+    iso,
+    owner_for_write,
+    utc_now,
+)
+from chalicelib.errors import BadRequest, NotFound, Unavailable
 from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
 from chalicelib.model.sessions import FileSession, Session
 from chalicelib.store.audit import AuditRepository, FileEventRepository
@@ -49,6 +60,7 @@ class FileBatch:
     connection_id: str
     events: tuple[FileEvent, ...]
     on_behalf: Owner | None = None
+    backfill: Backfill = NO_BACKFILL  # the session's startedAt / endedAt, when an importer gives them
 
 
 def batch_digest(content: Any) -> str:
@@ -115,18 +127,23 @@ class FileSessionService:
         records: FileEventRepository,
         settings: SettingsRepository,
         clock: Clock = utc_now,
+        retention_days: int = 365,
     ) -> None:
         self._sessions = sessions
         self._records = records
         self._settings = settings
         self._clock = clock
+        self._retention_days = retention_days  # AUDIT_RETENTION_DAYS: how old a back-filled start may be
 
     def add_events(self, caller: Caller, session_id: str, batch: FileBatch) -> None:
-        received = iso(self._clock())
+        now = self._clock()
+        backfill = checked_backfill(caller, batch.backfill, now, self._retention_days)
+        received = iso(now)
         times = [event.timestamp or received for event in batch.events]
+        _within(backfill, times)
         session = self._sessions.get(session_id)
-        if session is None:
-            session = self._create(caller, session_id, batch, min(times))
+        if session is None:  # the first batch creates it: startedAt dates it (later batches' startedAt is unused)
+            session = self._create(caller, session_id, batch, backfill.started_at or min(times))
         access.writable(caller, session, "file session")
         digest = batch_digest([[e.action, e.path, e.detail, e.timestamp] for e in batch.events])
         self._records.put_events(session_id, digest, [
@@ -135,9 +152,10 @@ class FileSessionService:
         ])
         # counted after the events are stored: a batch that failed half-way is counted by its retry, once
         self._records.count_batch(session_id, digest, len(batch.events))
-        self._records.move_end(session_id, max(times))
+        self._records.move_end(session_id, max([*times, backfill.ended_at or ""]))
 
     def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> FileSession:
+        """The file session of a first batch, or the one another first batch created a moment ago."""
         owner = owner_for_write(caller, batch.on_behalf)
         for attempt in range(GENERATION_ATTEMPTS):
             _, connection, gen = self._settings.recording_and_connection(batch.connection_id, consistent=attempt > 0)
@@ -168,3 +186,12 @@ class FileSessionService:
         events = self._records.events(session_id)
         events.sort(key=lambda e: (e.timestamp, e.received_at, e.id))
         return session, events
+
+
+def _within(backfill: Backfill, times: list[str]) -> None:
+    """A back-filled batch's events lie between its startedAt and endedAt (an event without a timestamp is dated
+    when it arrived, so a batch ended in the past must date every event)."""
+    if backfill.started_at is not None and min(times) < backfill.started_at:
+        raise BadRequest("an event's timestamp is before startedAt")
+    if backfill.ended_at is not None and max(times) > backfill.ended_at:
+        raise BadRequest("an event's timestamp is after endedAt (events without one are dated on arrival)")

@@ -111,6 +111,7 @@ class Recording:
     gen: int  # the purge generation the session was counted in
     started_at: str | None  # the session's start as META has it (absent from REC items of older code)
     started_ms: int
+    ended_at: str | None = None  # a back-filled session's given endedAt: completion keeps it
 
     @property
     def last_activity_ms(self) -> int:

@@ -83,6 +83,7 @@ def _recording(item: Item) -> Recording:
         missing=tuple(int(i) for i in item.get("missing") or ()), gen=int(item.get("gen", 0)),
         started_at=str(item["startedAt"]) if item.get("startedAt") else None,
         started_ms=int(item.get("startedAtMs", 0)),
+        ended_at=str(item["endedAt"]) if item.get("endedAt") else None,
     )
 
 
@@ -102,7 +103,7 @@ def _refusal(failure: Failure, indexed: bool) -> CommitRefusal:
 
 # ---- items written whole ------------------------------------------------------------------------------------
 def initial_items(session_id: str, user_id: str, protocol: str, now_ms: int, sweep_due: str,
-                  started_at: str | None = None, gen: int = 0) -> list[Item]:
+                  started_at: str | None = None, gen: int = 0, ended_at: str | None = None) -> list[Item]:
     pk = keys.session_pk(session_id)
     rec: Item = {
         "PK": pk, "SK": keys.REC, "kind": keys.REC, "id": session_id, "userId": user_id, "protocol": protocol,
@@ -111,6 +112,8 @@ def initial_items(session_id: str, user_id: str, protocol: str, now_ms: int, swe
     }
     if started_at is not None:
         rec["startedAt"] = started_at
+    if ended_at is not None:
+        rec["endedAt"] = ended_at
     return [rec, open_marker(session_id, sweep_due)]
 
 

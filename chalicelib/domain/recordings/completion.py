@@ -150,7 +150,7 @@ class Completion:
         ended_ms = (rec.finalize_ms or rec.last_commit_ms) if outcome == COMPLETE else rec.last_commit_ms
         meta: dict[str, Any] = {
             "hasRecording": rec.size > 0, "fileSize": rec.size, "recordingState": outcome.value,
-            "endedAt": iso_at(ended_ms / 1000),
+            "endedAt": rec.ended_at or iso_at(ended_ms / 1000),
         }
         if rec.size:
             meta["recordingKey"] = object_key(rec)

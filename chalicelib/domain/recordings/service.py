@@ -65,7 +65,9 @@ class RecordingService:
 
 
 def initial_items(session_id: str, user_id: str, protocol: str, now: float, settings: Settings,
-                  gen: int = 0, started: str | None = None) -> list[dict[str, Any]]:
-    """The REC item and the sweep's OPEN marker, written with the session's META."""
+                  gen: int = 0, started: str | None = None, ended: str | None = None) -> list[dict[str, Any]]:
+    """The REC item and the sweep's OPEN marker, written with the session's META (`ended`: a back-filled
+    session's endedAt, which completion keeps instead of the time its recording was finalized)."""
     due = iso_at(now + idle_timeout(settings, protocol))
-    return rec_store.initial_items(session_id, user_id, protocol, int(now * 1000), due, started or iso_at(now), gen)
+    return rec_store.initial_items(session_id, user_id, protocol, int(now * 1000), due, started or iso_at(now), gen,
+                                   ended)
