@@ -42,10 +42,15 @@ export function bytes(n) {
   return `${scaled.toFixed(scaled < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-// ISO time -> local "YYYY-MM-DD HH:MM:SS"; empty for none
+// An answer's time: ISO 8601, or the gateway's form (TIMESTAMP_FORMAT=gateway: "YYYY-MM-DD HH:MM:SS", UTC), which
+// new Date() alone would read as local time.
+const GATEWAY_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+export const moment = (text) => new Date(GATEWAY_TIME.test(text) ? `${text.replace(" ", "T")}Z` : text);
+
+// an answer's time -> local "YYYY-MM-DD HH:MM:SS"; empty for none
 export function when(iso) {
   if (!iso) return "";
-  const date = new Date(iso);
+  const date = moment(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   const two = (n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
@@ -54,6 +59,6 @@ export function when(iso) {
 
 export function span(startIso, endIso) {
   if (!startIso || !endIso) return "";
-  const seconds = (new Date(endIso) - new Date(startIso)) / 1000;
+  const seconds = (moment(endIso) - moment(startIso)) / 1000;
   return Number.isFinite(seconds) && seconds >= 0 ? clock(Math.round(seconds)) : "";
 }
