@@ -13,12 +13,14 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from chalicelib.media import webm
 from scripts.seed_demo import seed
 from tests.support.browser import admin_headers, seekable_url
 from tests.support.clients import ROOT, make_token
@@ -33,12 +35,25 @@ ADMIN = make_token("admin", role="admin")
 @dataclass
 class Demo:
     stack: Stack
-    sessions: dict[str, dict[str, Any]]  # by username: alice's RDP, bob's and carol's SSH
-    file_session: dict[str, Any]
+    listed: list[dict[str, Any]]  # a week of sessions (scripts/seed_demo.py), newest first
+    files: list[dict[str, Any]]  # the file sessions, newest first
 
     @property
     def base(self) -> str:
         return self.stack.base
+
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """Each user's newest session, by username: alice's RDP, bob's and carol's SSH."""
+        return {s["username"]: s for s in reversed(self.listed)}
+
+    @property
+    def file_session(self) -> dict[str, Any]:
+        return self.files[0]  # alice's SFTP session
+
+    def users(self, **where: str) -> list[str]:
+        """The users of the listed sessions, newest first: all, or those whose fields equal `where`'s."""
+        return [s["username"] for s in self.listed if all(s[name] == value for name, value in where.items())]
 
     def get(self, path: str, token: str = ADMIN, **params: Any) -> requests.Response:
         return requests.get(self.base + path, params=params, cookies={"gatwy_token": token}, timeout=10)
@@ -53,9 +68,9 @@ def demo() -> Iterator[Demo]:
         # settled before any test reads it: the sweep's seekable rewrite of alice's WebM changes the stored bytes
         # (and the storage total), which raced what a test read from the page against what it read from the API
         for session in listed:
-            if session["protocol"] == "rdp":
+            if session["protocol"] in ("rdp", "vnc"):
                 seekable_url(stack, session["id"])
-        yield Demo(stack, {s["username"]: s for s in listed}, files[0])
+        yield Demo(stack, listed, files)
 
 
 @dataclass
@@ -156,7 +171,8 @@ def test_sign_in_by_pasting_a_token_kept_in_the_cookie(viewer: Callable[..., Vie
     assert not [c for c in view.context.cookies() if c["name"] == "gatwy_token"]  # a refused token is not kept
 
     view.signed_in(f"Bearer {ADMIN}\n")  # pasted with its scheme and a line break
-    view.users_listed(["bob", "alice", "carol"])  # newest first
+    assert demo.users()[:3] == ["bob", "alice", "carol"] and len(set(demo.users())) == 5  # a week of five users
+    view.users_listed(demo.users())  # newest first
     cookie, = [c for c in view.context.cookies() if c["name"] == "gatwy_token"]
     assert (cookie["value"], cookie["path"], cookie["sameSite"], cookie["httpOnly"]) == (ADMIN, "/", "Strict", False)
     assert page.locator("#me").text_content() == "admin (admin)"
@@ -174,6 +190,40 @@ def test_sign_in_by_pasting_a_token_kept_in_the_cookie(viewer: Callable[..., Vie
     assert page.locator("#nav").is_hidden()
 
 
+def seconds_between(session: dict[str, Any]) -> float:
+    started, ended = (datetime.fromisoformat(session[name]) for name in ("startedAt", "endedAt"))
+    return (ended - started).total_seconds()
+
+
+def test_the_demo_is_a_week_of_sessions_as_long_as_their_recordings(viewer: Callable[..., Viewer],
+                                                                    demo: Demo) -> None:
+    """scripts/seed_demo.py back-fills each session's times from its recording: a cast lasts until its last
+    event, a WebM as long as it plays; they spread over the last seven days, from seconds to hours."""
+    now = datetime.now(UTC)
+    starts = [datetime.fromisoformat(s["startedAt"]) for s in demo.listed + demo.files]
+    assert now - timedelta(days=7) < min(starts) and max(starts) < now and max(starts) - min(starts) > timedelta(days=6)
+    assert {s["protocol"] for s in demo.listed} == {"ssh", "telnet", "rdp", "vnc"}
+    assert {f["protocol"] for f in demo.files} == {"sftp", "smb", "ftp"}
+    lengths = []
+    for session in demo.listed:
+        url = demo.get(f"/sessions/{session['id']}/recording", redirect="false").json()["url"]
+        stored = requests.get(url, timeout=10).content
+        if session["protocol"] in ("ssh", "telnet"):
+            recorded = json.loads(stored.decode().strip().splitlines()[-1])[0]
+            assert seconds_between(session) == pytest.approx(recorded, abs=0.002), session
+        else:  # the rewritten WebM states its Duration: the last frame's end (a frame past the recorded seconds)
+            recorded = webm.scan(stored).duration_seconds
+            assert 0 <= recorded - seconds_between(session) < 0.2, session
+        lengths.append(seconds_between(session))
+    assert min(lengths) < 60 and max(lengths) > 3600 and sum(1 for n in lengths if 120 < n < 3600) >= 3
+
+    # the list shows those durations (hours too), none of them 0:00
+    view = viewer().signed_in(ADMIN)
+    view.users_listed(demo.users())
+    shown = [row[4] for row in view.rows()]
+    assert "0:00" not in shown and any(d.count(":") == 2 for d in shown), shown
+
+
 def test_filters_paging_and_the_keyboard(viewer: Callable[..., Viewer], demo: Demo) -> None:
     view = viewer().signed_in(ADMIN)
     page = view.page
@@ -181,15 +231,16 @@ def test_filters_paging_and_the_keyboard(viewer: Callable[..., Viewer], demo: De
 
     page.select_option("select[name=protocol]", "rdp")
     page.get_by_role("button", name="Apply").click()
-    view.users_listed(["alice"])
-    assert [row[1:3] for row in view.rows()] == [["alice", "rdp"]]
+    rdp = demo.users(protocol="rdp")
+    view.users_listed(rdp)
+    assert [row[1:3] for row in view.rows()] == [[user, "rdp"] for user in rdp] and len(rdp) > 1
     assert "protocol=rdp" in page.evaluate("() => location.hash")
 
     page.get_by_role("button", name="Clear").click()
-    view.users_listed(["bob", "alice", "carol"])
+    view.users_listed(demo.users())
     page.fill("input[name=userId]", "bob")
     page.get_by_role("button", name="Apply").click()
-    view.users_listed(["bob"])
+    view.users_listed(demo.users(username="bob"))
 
     today, tomorrow = page.evaluate("""() => [0, 1].map((days) => {
         const d = new Date(Date.now() + days * 864e5);
@@ -198,20 +249,29 @@ def test_filters_paging_and_the_keyboard(viewer: Callable[..., Viewer], demo: De
     })""")
     view.go(f"#/sessions?from={tomorrow}", ".empty")
     assert page.locator(".empty").text_content() == "No sessions match."
-    view.go(f"#/sessions?from={today}&to={today}", "#sessions-table")
-    view.users_listed(["bob", "alice", "carol"])
+    # the sessions that started on the browser's today (the newest ones; none just after midnight)
+    started_today = page.evaluate("""([sessions, today]) => sessions.filter((s) => {
+        const d = new Date(s.startedAt);
+        const two = (n) => String(n).padStart(2, "0");
+        return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}` === today;
+    }).map((s) => s.username)""", [demo.listed, today])
+    assert len(started_today) < len(demo.listed)  # the week's older ones are not today's
+    view.go(f"#/sessions?from={today}&to={today}", "#sessions-table, .empty")
+    view.users_listed(started_today)
 
-    # paging follows nextCursor
-    view.go("#/sessions?limit=2", "#sessions-table")
-    view.users_listed(["bob", "alice"])
+    # paging follows nextCursor: two pages
+    everyone = demo.users()
+    half = (len(everyone) + 1) // 2
+    view.go(f"#/sessions?limit={half}", "#sessions-table")
+    view.users_listed(everyone[:half])
     assert page.get_by_role("button", name="Previous").is_disabled()
     page.get_by_role("button", name="Next").click()
     page.wait_for_function("() => document.querySelector('.pager span').textContent === 'Page 2'")
-    view.users_listed(["carol"])
+    view.users_listed(everyone[half:])
     assert page.get_by_role("button", name="Next").is_disabled()
     page.get_by_role("button", name="Previous").click()
     page.wait_for_function("() => document.querySelector('.pager span').textContent === 'Page 1'")
-    view.users_listed(["bob", "alice"])
+    view.users_listed(everyone[:half])
 
     # rows are tab stops with a visible focus ring, opened with Enter or Space
     page.locator("#sessions-table tbody tr").first.focus()
@@ -306,7 +366,9 @@ def test_file_session_events_and_exports(viewer: Callable[..., Viewer], demo: De
     page = view.page
     file_session = demo.file_session
     view.go("#/files", "#files-table tbody tr")
-    assert [row[1:3] + row[5:] for row in view.rows("#files-table")] == [["alice", "sftp", "9"]]
+    assert [row[1:3] + row[5:] for row in view.rows("#files-table")] == [
+        [f["username"], f["protocol"], str(f["eventCount"])] for f in demo.files]
+    assert view.rows("#files-table")[0][1:3] + view.rows("#files-table")[0][5:] == ["alice", "sftp", "9"]
     page.locator("#files-table tbody tr").first.click()
     page.locator("#file-events tbody tr").nth(8).wait_for()
     events = demo.get(f"/file-sessions/{file_session['id']}/events").json()["events"]
@@ -333,7 +395,7 @@ def test_a_user_without_permission_sees_only_their_own_and_the_apis_errors(viewe
     bob = make_token("bob")
     view = viewer().signed_in(bob)
     page = view.page
-    view.users_listed(["bob"])
+    view.users_listed(demo.users(username="bob"))
     for hidden in ("#storage", "#purge", '[data-view="access-log"]'):
         assert page.locator(hidden).is_hidden(), hidden
 
@@ -353,7 +415,7 @@ def test_a_user_without_permission_sees_only_their_own_and_the_apis_errors(viewe
     # an auditor (sessions.view_any only) sees everyone's sessions, and still no storage or purge
     auditor = viewer()
     auditor.signed_in(make_token("auditor", role="auditor", permissions=["sessions.view_any"]))
-    auditor.users_listed(["bob", "alice", "carol"])
+    auditor.users_listed(demo.users())
     assert auditor.page.locator("#storage").is_hidden() and auditor.page.locator("#purge").is_hidden()
 
 
@@ -397,7 +459,7 @@ def test_hold_delete_and_purge_show_the_apis_answer(viewer: Callable[..., Viewer
         page.locator("#confirm-ok").click()
     deleted = answered.value
     if deleted.ok:
-        view.users_listed(["alice", "carol"])
+        view.users_listed([s["username"] for s in demo.listed if s["id"] != bob])
     else:
         assert view.error() == api_error_text(held_response(deleted))
 
