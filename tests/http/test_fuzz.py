@@ -31,7 +31,14 @@ EXAMPLES = {"admin": 40, "user": 12}
 LIST_RULES = ("page * limit is capped and `from` must not be after `to`: rules across parameters, which a schema "
               "cannot state; and a `cursor` is valid only as a `nextCursor` the service signed for that same list, "
               "which no schema can state. So a schema-valid query may be a 400")
+BACKFILL_RULES = ("a back-filled startedAt / endedAt must lie between AUDIT_RETENTION_DAYS ago and a minute ahead "
+                  "of the service's clock, endedAt not before startedAt, and a back-filled batch's events between "
+                  "them: rules against the clock and across fields, which a schema cannot state (tests/api/"
+                  "test_backfill.py checks what is accepted). So a schema-valid body may be a 400")
 EXCUSED = {
+    "POST /sessions": {positive_data_acceptance: BACKFILL_RULES},
+    "POST /sessions/rdp-session": {positive_data_acceptance: BACKFILL_RULES},
+    "POST /file-sessions/{session_id}/events": {positive_data_acceptance: BACKFILL_RULES},
     "GET /sessions": {positive_data_acceptance: LIST_RULES},
     "GET /file-sessions": {positive_data_acceptance: LIST_RULES},
     "GET /access-log": {positive_data_acceptance: "page * limit is capped as for GET /sessions: a rule across "
