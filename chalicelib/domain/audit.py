@@ -14,10 +14,11 @@ from typing import Any
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Clock, Owner, connection_name, iso, owner_for_write, utc_now
+from chalicelib.domain.sessions import GENERATION_ATTEMPTS, Owner, connection_name, owner_for_write
 from chalicelib.errors import NotFound, Unavailable
 from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
-from chalicelib.model.sessions import FileSession, Session
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock
+from chalicelib.model.sessions import Cursor, FileSession, ListQuery, Page, Session
 from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
@@ -61,7 +62,7 @@ class AuditService:
     """SSH commands and RDP input events of a session created by POST /sessions."""
 
     def __init__(self, sessions: SessionRepository[Session], records: AuditRepository,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self._sessions = sessions
         self._records = records
         self._clock = clock
@@ -77,7 +78,7 @@ class AuditService:
         if not commands:
             return
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
-        received = iso(self._clock())
+        received = self._clock.iso_now()
         self._records.put_commands(session_id, batch, [
             # the gateway's time when it sends one; else when the service received the batch
             CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed, command.command,
@@ -114,15 +115,21 @@ class FileSessionService:
         sessions: SessionRepository[FileSession],
         records: FileEventRepository,
         settings: SettingsRepository,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._sessions = sessions
         self._records = records
         self._settings = settings
         self._clock = clock
 
+    def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[FileSession]:
+        return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
+
+    def current_generation(self) -> int:
+        return self._sessions.current_generation()
+
     def add_events(self, caller: Caller, session_id: str, batch: FileBatch) -> None:
-        received = iso(self._clock())
+        received = self._clock.iso_now()
         times = [event.timestamp or received for event in batch.events]
         session = self._sessions.get(session_id)
         if session is None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.errors import Unavailable
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.sessions import Connection, Cursor, ListQuery, Page, Session
 from chalicelib.store import keys
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
@@ -19,24 +20,10 @@ RECORDED_PROTOCOLS = ("ssh", "telnet", "vnc", "rdp")
 FILE_PROTOCOLS = ("sftp", "ftp", "smb")
 VIDEO_PROTOCOLS = ("rdp", "vnc")
 
-Clock = Callable[[], datetime]
 # the items a recorded session starts with besides META (the live recording and its sweep marker), given
 # (session id, user id, protocol, start time, purge generation)
 RecordingItems = Callable[[str, str, str, datetime, int], list[dict[str, Any]]]
 GENERATION_ATTEMPTS = 4
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """The one time format of every stored and answered time: 2024-01-01T00:00:00.000Z.
-
-    Always four year digits: glibc's strftime("%Y") writes year 836 as "836", which is not ISO 8601 and sorts
-    after "2024" in the list indexes' string order. isoformat() pads the year.
-    """
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_session_id() -> str:
@@ -87,7 +74,7 @@ class SessionService:
         self,
         sessions: SessionRepository[Session],
         settings: SettingsRepository,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         new_id: Callable[[], str] = new_session_id,
         recording_items: RecordingItems | None = None,
     ) -> None:
@@ -113,7 +100,7 @@ class SessionService:
                 on_behalf: Owner | None, gen: int) -> str:
         owner = owner_for_write(caller, on_behalf)
         session_id = self._new_id()
-        now = self._clock()
+        now = self._clock.utc()
         session = Session(
             id=session_id, user_id=owner.user_id, username=owner.username, protocol=protocol,
             connection_id=connection_id, connection_name=connection_name(connection, connection_id),
@@ -128,6 +115,9 @@ class SessionService:
 
     def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[Session]:
         return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
+
+    def current_generation(self) -> int:
+        return self._sessions.current_generation()
 
 
 SESSION_KIND = keys.SESSION

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.recordings.records import media
-from chalicelib.domain.recordings.timing import Clock
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.model.clock import Clock
 from chalicelib.model.recording import DONE_STATES
 from chalicelib.settings import Settings
 from chalicelib.store.counters import Counters

@@ -9,9 +9,9 @@ import logging
 from chalicelib.domain.recordings.completion import CLEANUP_DELAY_SECONDS, Completion
 from chalicelib.domain.recordings.records import idle_timeout
 from chalicelib.domain.recordings.seekable import SeekableRewrite
-from chalicelib.domain.recordings.timing import Clock, iso_at
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import ServiceError
+from chalicelib.model.clock import Clock, iso_at
 from chalicelib.model.recording import (
     CLOSED,
     COMPLETE,
