@@ -34,8 +34,9 @@ from chalicelib.model.recording import (
     Task,
     UploadedPart,
 )
+from chalicelib.model.sessions import Session
 from chalicelib.store import generations as generation
-from chalicelib.store import keys
+from chalicelib.store import keys, records
 from chalicelib.store.counters import counter_update
 from chalicelib.store.dynamo import (
     ConditionFailed,
@@ -212,8 +213,10 @@ class RecordingRepository(_RecordingItems):
         item = self._get(keys.session_pk(session_id), keys.REC)
         return _recording(item) if item else None
 
-    def meta(self, session_id: str) -> Item | None:
-        return self._get(keys.session_pk(session_id), keys.META)
+    def meta(self, session_id: str) -> Session | None:
+        """The session's META as a record, whatever its generation (the pipeline's own view)."""
+        item = self._get(keys.session_pk(session_id), keys.META)
+        return records.session(item) if item else None
 
     def get_visible(self, session_id: str) -> Recording | None:
         """REC, if its session is visible (not purged or deleted): one BatchGetItem."""
@@ -225,8 +228,10 @@ class RecordingRepository(_RecordingItems):
         item = found.get((pk, keys.REC))
         return _recording(item) if item else None
 
-    def visible_meta(self, session_id: str) -> Item | None:
-        return generation.Generations(self._table).visible_meta(keys.session_pk(session_id))
+    def visible_meta(self, session_id: str) -> Session | None:
+        """The session, if the API may show it (not purged, not deleted)."""
+        item = generation.Generations(self._table).visible_meta(keys.session_pk(session_id))
+        return records.session(item) if item else None
 
     def chunk(self, session_id: str, index: int) -> StoredChunk | None:
         item = self._get(keys.session_pk(session_id), keys.chunk_sk(index))
