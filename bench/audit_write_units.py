@@ -115,7 +115,7 @@ def measure(count: int, precise: bool) -> list[dict[str, Any]]:
         aws.reset()
         container.use(None)
         schema.ensure(boto3.client("dynamodb"), boto3.client("s3"), TABLE, BUCKET)
-        table = container.services().table
+        table = aws.table(get_settings().table_name)
         counter = CallCounter()
         counter.attach(table.meta.client)
 

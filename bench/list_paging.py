@@ -57,7 +57,7 @@ def measure(size: int) -> list[dict[str, Any]]:
         schema.ensure(boto3.client("dynamodb"), boto3.client("s3"), TABLE, BUCKET)
         fill(boto3.resource("dynamodb").Table(TABLE), size)
         counter = CallCounter()
-        counter.attach(container.services().table.meta.client)
+        counter.attach(aws.table(get_settings().table_name).meta.client)
         from app import app
 
         token = make_token("admin", role="admin", secret=SECRET)

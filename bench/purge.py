@@ -29,6 +29,7 @@ from chalicelib.domain.access import Caller
 from chalicelib.settings import get_settings
 from chalicelib.store import dynamo, keys, schema
 from chalicelib.store.counters import counter_update
+from chalicelib.store.generations import Generations
 from scripts import moto_speedups
 
 use_bench_environment("bench-purge", "bench-purge", "b" * 40)  # settings are read on first use, after this
@@ -152,7 +153,7 @@ def main() -> None:
         print("|---:|---:|---:|---:|---|")
         for size in sizes:
             started = time.perf_counter()
-            fill(table, s3, size - filled, filled, gen=svc.generations.current())
+            fill(table, s3, size - filled, filled, gen=Generations(table).current())
             fill_seconds = time.perf_counter() - started
             filled = size
             counts.clear()
@@ -193,7 +194,7 @@ def main() -> None:
         # above are dropped: their sessions have nothing but META, and the table is left as it is)
         for job in svc.purge._repo.jobs():
             svc.purge._repo.delete_job(job.sk)
-        fill(table, s3, args.worker_sessions, 10_000_000, gen=svc.generations.current(), with_data=True)
+        fill(table, s3, args.worker_sessions, 10_000_000, gen=Generations(table).current(), with_data=True)
         svc.purge.purge(ADMIN, None)
         counts.clear()
         started = time.perf_counter()

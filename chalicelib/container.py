@@ -1,22 +1,30 @@
-"""Wiring: the services the views use, built on first use from the settings, replaceable by tests."""
+"""Wiring: the domain services the views use, built once from the settings on first use.
+
+Each repository is built once and shared by the services that need it; every service takes the one clock
+(chalicelib/model/clock.py). Tests build their own with `build(...)` (their table and bucket clients, a driven
+clock) and install it with `use(...)`; nothing here exists only for them.
+"""
 
 from __future__ import annotations
 
-import time
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib import aws
 from chalicelib.domain import recordings
 from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.audit import AuditService, FileSessionService
+from chalicelib.domain.compaction import SOFT_SEGMENTS
+from chalicelib.domain.exports import Exports
 from chalicelib.domain.health import HealthService
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
 from chalicelib.domain.sessions import SessionService
 from chalicelib.domain.settings import SettingsService
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock
 from chalicelib.model.sessions import FileSession, Session
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import keys
@@ -38,73 +46,73 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     settings: Settings
-    table: Table
-    s3: Any
-    counters: Counters
     sessions: SessionService
-    file_sessions: SessionRepository[FileSession]
     recording_settings: SettingsService
     audit: AuditService
     file_audit: FileSessionService
-    exports: ExportStore
+    exports: Exports
     recordings: RecordingService
-    generations: Generations
     access_log: AccessLog
     purge: PurgeService
     retention: RetentionService
     health: HealthService
 
 
+@dataclass(frozen=True)
+class _Repositories:
+    """Every repository, once, over one table and one bucket."""
+
+    settings: SettingsRepository
+    sessions: SessionRepository[Session]
+    file_sessions: SessionRepository[FileSession]
+    counters: Counters
+    generations: Generations
+    objects: RecordingObjects
+
+    @staticmethod
+    def over(table: Table, s3: Any, settings: Settings) -> _Repositories:
+        return _Repositories(SettingsRepository(table), SessionRepository[Session](table, keys.SESSION),
+                             SessionRepository[FileSession](table, keys.FILES), Counters(table), Generations(table),
+                             RecordingObjects(s3, settings.bucket_name, settings.kms_key_id))
+
+
 def build(settings: Settings, table: Table | None = None, s3: Any = None, invoker: Callable[[str], None] | None = None,
-          **recording_options: Any) -> Services:
-    """`recording_options` (clock, sleep, new_id) reach the RecordingService (clock and sleep the purge too):
-    tests drive their time. `invoker` starts background functions (default: by WORKER_INVOKE)."""
+          clock: Clock = SYSTEM_CLOCK, new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+          soft_segments: int = SOFT_SEGMENTS) -> Services:
+    """The services over `table` and `s3` (default: the settings' own, built by chalicelib/aws.py); `invoker`
+    starts background functions (default: by WORKER_INVOKE); `new_id` and `soft_segments` shape the recording
+    pipeline (tests pick them)."""
     table = table if table is not None else aws.table(settings.table_name)
     s3 = s3 if s3 is not None else aws.s3_client(settings.s3_addressing_style)
-    settings_repo = SettingsRepository(table)
-    file_sessions = SessionRepository[FileSession](table, keys.FILES)
-    counters = Counters(table)
-    recording_clock = recording_options.get("clock")
-    session_options: dict[str, Any] = {}
-    if recording_clock is not None:
-        session_options["clock"] = lambda: datetime.fromtimestamp(recording_clock(), UTC)
+    repos = _Repositories.over(table, s3, settings)
 
     def recording_items(session_id: str, user_id: str, protocol: str, now: datetime, gen: int, started: str,
                         ended: str | None) -> list[dict[str, Any]]:
         return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, started, ended)
 
-    objects = RecordingObjects(s3, settings.bucket_name, settings.kms_key_id)
-    access_log = AccessLog(AccessLogRepository(table), **session_options)
-    timing = {name: recording_options[name] for name in ("clock", "sleep") if name in recording_options}
-    purge = PurgeService(PurgeRepository(table, sleep=timing.get("sleep", time.sleep)), Generations(table), counters,
-                         objects, access_log, settings, invoker or _invoker(settings), **timing)
+    access_log = AccessLog(AccessLogRepository(table), clock)
+    purge = PurgeService(PurgeRepository(table, sleep=clock.sleep), repos.generations, repos.counters, repos.objects,
+                         access_log, settings, invoker or _invoker(settings), clock)
     return Services(
         settings=settings,
-        table=table,
-        s3=s3,
-        counters=counters,
-        sessions=SessionService(SessionRepository[Session](table, keys.SESSION), settings_repo,
-                                recording_items=recording_items, retention_days=settings.audit_retention_days,
-                                **session_options),
-        file_sessions=file_sessions,
-        recording_settings=SettingsService(settings_repo),
-        audit=AuditService(SessionRepository[Session](table, keys.SESSION), AuditRepository(table)),
-        file_audit=FileSessionService(file_sessions, FileEventRepository(table), settings_repo,
-                                      retention_days=settings.audit_retention_days),
-        exports=ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id),
-        generations=Generations(table),
-        recordings=RecordingService(RecordingRepository(table), CompactionRepository(table), objects, counters,
-                                    settings, **recording_options),
+        sessions=SessionService(repos.sessions, repos.settings, recording_items=recording_items, clock=clock,
+                                retention_days=settings.audit_retention_days),
+        recording_settings=SettingsService(repos.settings),
+        audit=AuditService(repos.sessions, AuditRepository(table), clock),
+        file_audit=FileSessionService(repos.file_sessions, FileEventRepository(table), repos.settings, clock,
+                                      settings.audit_retention_days),
+        exports=Exports(ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id)),
+        recordings=RecordingService(RecordingRepository(table), CompactionRepository(table), repos.objects,
+                                    repos.counters, settings, clock, new_id, soft_segments),
         access_log=access_log,
         purge=purge,
-        retention=RetentionService(RetentionRepository(table, timing.get("sleep")), Generations(table), counters,
-                                   objects, settings_repo, purge, settings, **({"clock": timing["clock"]}
-                                                                              if "clock" in timing else {})),
+        retention=RetentionService(RetentionRepository(table, clock.sleep), repos.generations, repos.counters,
+                                   repos.objects, repos.settings, purge, settings, clock),
         health=HealthService(HealthProbes(table, s3, settings.bucket_name),
-                             lambda key: objects.presign(key, 60, "application/octet-stream", None), settings),
+                             lambda key: repos.objects.presign(key, 60, "application/octet-stream", None), settings),
     )
 
 

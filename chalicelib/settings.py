@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Mapping
+from typing import Any, Mapping
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -135,6 +135,39 @@ def _check_endpoint(endpoint: str | None) -> None:
         raise ConfigError("AWS_ENDPOINT_URL(_S3) must be an http(s) URL")
 
 
+# The numeric settings: field -> (variable, least value, greatest value or None). Their defaults are the
+# dataclass's own (written once, above); whole numbers where the default is an int.
+_NUMBERS: dict[str, tuple[str, int, int | None]] = {
+    "jwt_leeway_seconds": ("JWT_LEEWAY_SECONDS", 0, None),
+    "presign_ttl_seconds": ("PRESIGN_TTL_SECONDS", 60, PRESIGN_TTL_LIMIT_SECONDS),
+    "finalize_grace_seconds": ("FINALIZE_GRACE_SECONDS", 0, None),
+    "idle_timeout_video_seconds": ("IDLE_TIMEOUT_VIDEO_SECONDS", 1, None),
+    "idle_timeout_terminal_seconds": ("IDLE_TIMEOUT_TERMINAL_SECONDS", 1, None),
+    "audit_retention_days": ("AUDIT_RETENTION_DAYS", 1, None),
+    "max_response_bytes": ("MAX_RESPONSE_BYTES", 1, None),
+    "recording_part_bytes": ("RECORDING_PART_BYTES", 1024, None),
+    "sweep_budget_seconds": ("SWEEP_BUDGET_SECONDS", 0, None),
+    "purge_settle_seconds": ("PURGE_SETTLE_SECONDS", 0, None),
+    "worker_budget_seconds": ("WORKER_BUDGET_SECONDS", 0, None),
+    "retention_budget_seconds": ("RETENTION_BUDGET_SECONDS", 0, None),
+}
+
+
+def _default(name: str) -> Any:
+    return next(f.default for f in fields(Settings) if f.name == name)
+
+
+def _numbers(env: Mapping[str, str]) -> dict[str, int | float]:
+    found: dict[str, int | float] = {}
+    for name, (variable, minimum, maximum) in _NUMBERS.items():
+        default = _default(name)
+        if isinstance(default, int):
+            found[name] = _int(env, variable, default, minimum, maximum)
+        else:
+            found[name] = _float(env, variable, default)
+    return found
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     _check_endpoint(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"))
     origins = tuple(o.strip().rstrip("/") for o in env.get("PLAYBACK_ORIGINS", "").split(",") if o.strip())
@@ -144,27 +177,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         jwt_secret=_required(env, "JWT_SECRET"),
         role_permissions=_role_permissions(env.get("ROLE_PERMISSIONS")),
         playback_origins=origins,
-        jwt_leeway_seconds=_int(env, "JWT_LEEWAY_SECONDS", 60),
         jwt_audience=env.get("JWT_AUDIENCE") or None,
         jwt_issuer=env.get("JWT_ISSUER") or None,
         serve_test_pages=env.get("SERVE_TEST_PAGES", "") == "1",
         kms_key_id=env.get("KMS_KEY_ID") or None,
-        presign_ttl_seconds=_int(env, "PRESIGN_TTL_SECONDS", 3600, minimum=60, maximum=PRESIGN_TTL_LIMIT_SECONDS),
-        finalize_grace_seconds=_float(env, "FINALIZE_GRACE_SECONDS", 3.0),
-        idle_timeout_video_seconds=_int(env, "IDLE_TIMEOUT_VIDEO_SECONDS", 600, minimum=1),
-        idle_timeout_terminal_seconds=_int(env, "IDLE_TIMEOUT_TERMINAL_SECONDS", 86400, minimum=1),
-        audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
-        s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "auto") or "auto",
-        max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", 5_000_000, minimum=1),
-        recording_part_bytes=_int(env, "RECORDING_PART_BYTES", 5 * 1024 * 1024, minimum=1024),
-        sweep_budget_seconds=_float(env, "SWEEP_BUDGET_SECONDS", 90.0),
-        function_name_prefix=env.get("FUNCTION_NAME_PREFIX", ""),
+        s3_addressing_style=env.get("S3_ADDRESSING_STYLE") or _default("s3_addressing_style"),
+        function_name_prefix=env.get("FUNCTION_NAME_PREFIX", _default("function_name_prefix")),
         worker_invoke=_worker_invoke(env),
-        purge_settle_seconds=_float(env, "PURGE_SETTLE_SECONDS", 180.0),
-        worker_budget_seconds=_float(env, "WORKER_BUDGET_SECONDS", 600.0),
-        retention_budget_seconds=_float(env, "RETENTION_BUDGET_SECONDS", 240.0),
         log_level=log_level(env),
         timestamp_format=_timestamp_format(env),
+        **_numbers(env),  # type: ignore[arg-type]  # each is the type of its field's default
     )
 
 
@@ -176,7 +198,9 @@ LOG_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.IN
 
 def log_level(env: Mapping[str, str]) -> int:
     """LOG_LEVEL (default INFO); read apart from the rest too, since app.py sets it up at import."""
-    raw = env.get("LOG_LEVEL") or "INFO"
+    raw = env.get("LOG_LEVEL")
+    if not raw:
+        return int(_default("log_level"))
     try:
         return LOG_LEVELS[raw.strip().upper()]
     except KeyError:
@@ -184,7 +208,7 @@ def log_level(env: Mapping[str, str]) -> int:
 
 
 def _timestamp_format(env: Mapping[str, str]) -> str:
-    raw = env.get("TIMESTAMP_FORMAT") or "iso"
+    raw = env.get("TIMESTAMP_FORMAT") or _default("timestamp_format")
     if raw not in TIMESTAMP_FORMATS:
         raise ConfigError(f"TIMESTAMP_FORMAT must be iso or gateway, got {raw!r}")
     return raw
@@ -192,7 +216,7 @@ def _timestamp_format(env: Mapping[str, str]) -> str:
 
 def _worker_invoke(env: Mapping[str, str]) -> str:
     """How the purge worker is started: WORKER_INVOKE, else by Lambda invoke when running on Lambda."""
-    raw = env.get("WORKER_INVOKE") or ("lambda" if env.get("AWS_LAMBDA_FUNCTION_NAME") else "none")
+    raw = env.get("WORKER_INVOKE") or ("lambda" if env.get("AWS_LAMBDA_FUNCTION_NAME") else _default("worker_invoke"))
     if raw not in ("lambda", "thread", "none"):
         raise ConfigError("WORKER_INVOKE must be lambda, thread or none")
     return raw

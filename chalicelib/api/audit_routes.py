@@ -43,8 +43,8 @@ def list_input_events(request: Request, session_id: str) -> Response:
 def list_file_sessions(request: Request) -> Response:
     svc = services()
     items, paging = lists.list_page(
-        FILES_KIND, caller(request), query(request), FILE_PROTOCOLS, svc.file_sessions.page, svc.settings.jwt_secret,
-        svc.generations.current,
+        FILES_KIND, caller(request), query(request), FILE_PROTOCOLS, svc.file_audit.page, svc.settings.jwt_secret,
+        svc.file_audit.current_generation,
     )
     return json_response({"sessions": [shapes.file_session(i) for i in items], **paging})
 

@@ -7,8 +7,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Iterable, Mapping
 
-from chalicelib.domain.sessions import Backfill, ListFilters, Owner, iso
+from chalicelib.domain.sessions import Backfill, ListFilters, Owner
 from chalicelib.errors import BadRequest, UnsupportedMediaType
+from chalicelib.model.clock import iso
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 MAX_LIMIT = 2000

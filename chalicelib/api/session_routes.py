@@ -32,7 +32,7 @@ def list_sessions(request: Request) -> Response:
     svc = services()
     items, paging = lists.list_page(
         SESSION_KIND, caller(request), query(request), RECORDED_PROTOCOLS, svc.sessions.page, svc.settings.jwt_secret,
-        svc.generations.current,
+        svc.sessions.current_generation,
     )
     return json_response({"sessions": [shapes.session(i) for i in items], **paging})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from chalice.app import Response
 
@@ -67,11 +66,7 @@ def storage_origin() -> str:
     """The origin the presigned playback and export URLs point at: the bucket's own (or the emulator's), asked
     of the S3 client that signs them, so it follows the endpoint, the region and the addressing style exactly.
     Signing is local work: nothing is sent to S3."""
-    svc = services()
-    url = svc.s3.generate_presigned_url("get_object", Params={"Bucket": svc.settings.bucket_name, "Key": "csp"},
-                                        ExpiresIn=60)
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return services().health.storage_origin()
 
 
 def content_security_policy(storage_origin: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.sessions import Clock, iso, utc_now
 from chalicelib.model.audit import AccessEntry
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock
 from chalicelib.model.sessions import Cursor, Page
 from chalicelib.store.access_log import AccessLogRepository
 
@@ -35,7 +35,7 @@ def file_session_target(session_id: str) -> str:
 
 
 class AccessLog:
-    def __init__(self, repo: AccessLogRepository, clock: Clock = utc_now,
+    def __init__(self, repo: AccessLogRepository, clock: Clock = SYSTEM_CLOCK,
                  new_id: Callable[[], str] = lambda: uuid.uuid4().hex[:12]) -> None:
         self._repo = repo
         self._clock = clock
@@ -44,7 +44,7 @@ class AccessLog:
     def record(self, caller: Caller, action: str, target: str, ip: str | None, **detail: Any) -> None:
         """One PutItem and one JSON log line. Raises when the record cannot be written: a playback or export
         is not handed out unrecorded (deletions record after the fact, see `record_done`)."""
-        entry = AccessEntry(iso(self._clock()), caller.user_id, caller.username, action, target, ip,
+        entry = AccessEntry(self._clock.iso_now(), caller.user_id, caller.username, action, target, ip,
                             detail or None)
         line = {"at": entry.at, "userId": entry.user_id, "username": entry.username, "action": action,
                 "target": target, "ip": ip}

@@ -18,17 +18,15 @@ from chalicelib.domain.sessions import (
     GENERATION_ATTEMPTS,
     NO_BACKFILL,
     Backfill,
-    Clock,
     Owner,
     checked_backfill,
     connection_name,
-    iso,
     owner_for_write,
-    utc_now,
 )
 from chalicelib.errors import BadRequest, NotFound, Unavailable
 from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
-from chalicelib.model.sessions import FileSession, Session
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
+from chalicelib.model.sessions import Cursor, FileSession, ListQuery, Page, Session
 from chalicelib.store.audit import AuditRepository, FileEventRepository
 from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
@@ -73,7 +71,7 @@ class AuditService:
     """SSH commands and RDP input events of a session created by POST /sessions."""
 
     def __init__(self, sessions: SessionRepository[Session], records: AuditRepository,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self._sessions = sessions
         self._records = records
         self._clock = clock
@@ -89,7 +87,7 @@ class AuditService:
         if not commands:
             return
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
-        received = iso(self._clock())
+        received = self._clock.iso_now()
         self._records.put_commands(session_id, batch, [
             # the gateway's time when it sends one; else when the service received the batch
             CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed, command.command,
@@ -126,7 +124,7 @@ class FileSessionService:
         sessions: SessionRepository[FileSession],
         records: FileEventRepository,
         settings: SettingsRepository,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         retention_days: int = 365,
     ) -> None:
         self._sessions = sessions
@@ -135,8 +133,14 @@ class FileSessionService:
         self._clock = clock
         self._retention_days = retention_days  # AUDIT_RETENTION_DAYS: how old a back-filled start may be
 
+    def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[FileSession]:
+        return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
+
+    def current_generation(self) -> int:
+        return self._sessions.current_generation()
+
     def add_events(self, caller: Caller, session_id: str, batch: FileBatch) -> None:
-        now = self._clock()
+        now = self._clock.utc()
         backfill = checked_backfill(caller, batch.backfill, now, self._retention_days)
         received = iso(now)
         times = [event.timestamp or received for event in batch.events]

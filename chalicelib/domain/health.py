@@ -63,13 +63,17 @@ class HealthService:
         self._presign = presign  # a URL as playback hands them out (signed locally: no request)
         self._settings = settings
 
+    def storage_origin(self) -> str:
+        """The origin presigned URLs point at (what a page's Content-Security-Policy must allow)."""
+        return origin_of(self._presign("csp"))
+
     def report(self, caller: Caller) -> dict[str, Any]:
         access.require(caller, access.MANAGE_SETTINGS)
         table = self._probes.table()
         cors = self._probes.bucket_cors()
         origins = list(self._settings.playback_origins)
         gaps = [gap for origin in origins for gap in cors_gaps(cors.rules, origin)]
-        storage = origin_of(self._presign("health-check"))
+        storage = self.storage_origin()
         checks = [
             Check("table", table.ok, table.detail),
             Check("bucket", cors.probe.ok, cors.probe.detail),

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.domain import access
@@ -21,8 +20,8 @@ from chalicelib.domain import access_log as actions
 from chalicelib.domain.access import Caller
 from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.recordings import media
-from chalicelib.domain.sessions import iso
 from chalicelib.errors import Conflict, NotFound, Unavailable
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.purge import Job, Remains
 from chalicelib.model.recording import DONE_STATES
 from chalicelib.model.sessions import Meta, Session
@@ -85,8 +84,7 @@ class PurgeService:
         access_log: AccessLog,
         settings: Settings,
         invoke: Callable[[str], None],
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._repo = repo
         self._generations = generations
@@ -94,7 +92,7 @@ class PurgeService:
         self._log = access_log
         self._invoke = invoke
         self._clock = clock
-        self._worker = PurgeWorker(repo, generations, objects, settings, invoke, clock, sleep)
+        self._worker = PurgeWorker(repo, generations, objects, settings, invoke, clock)
 
     # ================================================================ DELETE /sessions
     def purge(self, caller: Caller, ip: str | None) -> dict[str, Any]:
@@ -201,33 +199,31 @@ class PurgeService:
         return self._worker.resume()
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock(), UTC)
+        return self._clock.utc()
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return self._clock.now_ms()
 
 
 class PurgeWorker:
     """purge_worker: deletes what purges and single deletes hid, job by job, within a time budget."""
 
     def __init__(self, repo: PurgeRepository, generations: Generations, objects: RecordingObjects,
-                 settings: Settings, invoke: Callable[[str], None], clock: Callable[[], float],
-                 sleep: Callable[[float], None]) -> None:
+                 settings: Settings, invoke: Callable[[str], None], clock: Clock) -> None:
         self._repo = repo
         self._generations = generations
         self._objects = objects
         self._settings = settings
         self._invoke = invoke
         self._clock = clock
-        self._sleep = sleep
 
     def work(self) -> dict[str, Any]:
-        deadline = self._clock() + self._settings.worker_budget_seconds
+        deadline = self._clock.now() + self._settings.worker_budget_seconds
         summary = WorkSummary()
         move_holds(self._repo, self._generations.current())
         unfinished = False
         for job in sorted(self._repo.jobs(), key=lambda j: j.sk):
-            if self._clock() >= deadline:
+            if self._clock.now() >= deadline:
                 unfinished = True
                 break
             if not self._repo.claim(job, int((deadline + 60) * 1000), self._now_ms()):
@@ -290,7 +286,7 @@ class PurgeWorker:
         False when the budget ran out first."""
         cursor = job.cursor
         while True:
-            if self._clock() >= deadline:
+            if self._clock.now() >= deadline:
                 return False
             page, cursor = self._repo.generation_page(kind, job.gen, cursor, PAGE)
             # the index lags the table: the item itself decides (a held one moved on; a deleted one has its own
@@ -306,12 +302,12 @@ class PurgeWorker:
         29 s, a compaction lease 180 s): deletion starts PURGE_SETTLE_SECONDS after they were hidden and their
         recordings closed, so nothing lands after the worker has passed."""
         due = max(job.created_at, job.closed_at) / 1000 + self._settings.purge_settle_seconds
-        now = self._clock()
+        now = self._clock.now()
         if now >= due:
             return True
         if due > deadline:
             return False
-        self._sleep(due - now)
+        self._clock.sleep(due - now)
         return True
 
     def _close_open_recordings(self, gen: int) -> None:
@@ -372,4 +368,4 @@ class PurgeWorker:
         return rec.bytes
 
     def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
+        return self._clock.now_ms()

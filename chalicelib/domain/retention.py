@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.purge import PurgeService
-from chalicelib.domain.sessions import iso
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.purge import AuditCheckpoint, ReconcileCheckpoint, Retained, StoredSession
 from chalicelib.model.recording import DONE_STATES
 from chalicelib.settings import Settings
@@ -32,7 +31,7 @@ ORPHAN_AGE_SECONDS = 3600  # an object younger than this may belong to a complet
 class RetentionService:
     def __init__(self, repo: RetentionRepository, generations: Generations, counters: Counters,
                  objects: RecordingObjects, recording_settings: SettingsRepository, purge: PurgeService,
-                 settings: Settings, clock: Callable[[], float] = time.time) -> None:
+                 settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self._repo = repo
         self._generations = generations
         self._counters = counters
@@ -43,7 +42,7 @@ class RetentionService:
         self._clock = clock
 
     def sweep(self) -> dict[str, Any]:
-        deadline = self._clock() + self._settings.retention_budget_seconds
+        deadline = self._clock.now() + self._settings.retention_budget_seconds
         report: dict[str, Any] = {"recordingsByAge": 0, "recordingsBySize": 0, "bytesFreed": 0,
                                   "auditRecords": 0, "driftRepaired": 0, "orphansDeleted": 0, "complete": True}
         report["purgeWorkerRestarted"] = self._purge.resume()
@@ -71,7 +70,7 @@ class RetentionService:
         cursor: Any = None
         freed = 0
         while True:
-            if self._clock() >= deadline:
+            if self._clock.now() >= deadline:
                 return False
             entries, cursor = self._repo.retained_page(cursor, PAGE, before=before)
             while entries:
@@ -115,7 +114,7 @@ class RetentionService:
             checkpoint = AuditCheckpoint(gen, {})
         for kind in (keys.SESSION, keys.FILES):
             while True:
-                if self._clock() >= deadline:
+                if self._clock.now() >= deadline:
                     self._repo.save_audit_checkpoint(checkpoint)
                     return False
                 page, more = self._repo.started_before(kind, gen, checkpoint.after.get(kind), cutoff, PAGE)
@@ -139,7 +138,7 @@ class RetentionService:
         checkpoint = self._repo.reconcile_checkpoint()
         start_after = checkpoint.start_after
         for _page in range(RECONCILE_PAGES):
-            if self._clock() >= deadline:
+            if self._clock.now() >= deadline:
                 break
             listed, truncated = self._objects.list_page(keys.RECORDINGS_PREFIX, start_after)
             self._check_objects(listed, report)
@@ -174,7 +173,7 @@ class RetentionService:
             if meta is not None and meta.has_recording and meta.recording_key == obj["key"]:
                 self._repair(session_id, obj, stored, report)
                 continue
-            if self._clock() - obj["modified"] >= ORPHAN_AGE_SECONDS:
+            if self._clock.now() - obj["modified"] >= ORPHAN_AGE_SECONDS:
                 orphans.append(obj)
         if orphans:
             self._objects.delete(o["key"] for o in orphans)
@@ -197,7 +196,7 @@ class RetentionService:
                                                      "stored": obj["size"]}}))
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock(), UTC)
+        return self._clock.utc()
 
 
 def _expiry(stored: StoredSession, current: int, session_id: str) -> Expiry | None:

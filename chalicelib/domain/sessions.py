@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.errors import BadRequest, Forbidden, Unavailable
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.sessions import Connection, Cursor, ListQuery, Page, Session
 from chalicelib.store import keys
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
@@ -19,26 +20,12 @@ RECORDED_PROTOCOLS = ("ssh", "telnet", "vnc", "rdp")
 FILE_PROTOCOLS = ("sftp", "ftp", "smb")
 VIDEO_PROTOCOLS = ("rdp", "vnc")
 
-Clock = Callable[[], datetime]
 # the items a recorded session starts with besides META (the live recording and its sweep marker), given
 # (session id, user id, protocol, the time it is created, purge generation, its startedAt, its given endedAt)
 RecordingItems = Callable[[str, str, str, datetime, int, str, "str | None"], list[dict[str, Any]]]
 GENERATION_ATTEMPTS = 4
 # how far ahead of the service's clock a back-filled time may be: the importer's clock may run a little fast
 BACKFILL_SKEW_SECONDS = 60
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """The one time format of every stored and answered time: 2024-01-01T00:00:00.000Z.
-
-    Always four year digits: glibc's strftime("%Y") writes year 836 as "836", which is not ISO 8601 and sorts
-    after "2024" in the list indexes' string order. isoformat() pads the year.
-    """
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_session_id() -> str:
@@ -120,7 +107,7 @@ class SessionService:
         self,
         sessions: SessionRepository[Session],
         settings: SettingsRepository,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         new_id: Callable[[], str] = new_session_id,
         recording_items: RecordingItems | None = None,
         retention_days: int = 365,
@@ -136,7 +123,7 @@ class SessionService:
               backfill: Backfill = NO_BACKFILL) -> str | None:
         """Create the session row when recording is on globally and for the connection; its id, else None.
         `backfill` dates it (history an importer writes); the list indexes and the retention sweeps go by it."""
-        now = self._clock()
+        now = self._clock.utc()
         backfill = checked_backfill(caller, backfill, now, self._retention_days)
         for attempt in range(GENERATION_ATTEMPTS):
             recording, connection, gen = self._settings.recording_and_connection(connection_id, consistent=attempt > 0)
@@ -169,6 +156,9 @@ class SessionService:
 
     def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[Session]:
         return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
+
+    def current_generation(self) -> int:
+        return self._sessions.current_generation()
 
 
 SESSION_KIND = keys.SESSION

@@ -34,10 +34,20 @@ from chalicelib.model.recording import (
     Task,
     UploadedPart,
 )
+from chalicelib.model.sessions import Session
 from chalicelib.store import generations as generation
-from chalicelib.store import keys
+from chalicelib.store import keys, records
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import (
+    ConditionFailed,
+    aws_errors,
+    conditional,
+    generation_condition,
+    plain,
+    query_items,
+    query_page,
+    transact,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -173,47 +183,27 @@ class _RecordingItems:
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        self._client = table.meta.client
         self._name = table.name
 
     def _get(self, pk: str, sk: str) -> Item | None:
-        try:
+        with aws_errors():
             item = self._table.get_item(Key={"PK": pk, "SK": sk}, ConsistentRead=True).get("Item")
-        except Exception as exc:
-            raise translate(exc) from exc
         return plain(item) if item else None
 
     def _update(self, session_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            self._table.update_item(
-                Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
-                ConditionExpression=condition, ExpressionAttributeNames=_names(update + " " + condition),
-                ExpressionAttributeValues=values,
-            )
-        except Exception as exc:
-            if _condition_failed(exc):
-                return False
-            raise translate(exc) from exc
-        return True
+        return conditional(lambda: self._table.update_item(
+            Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
+            ConditionExpression=condition, ExpressionAttributeNames=_names(update + " " + condition),
+            ExpressionAttributeValues=values,
+        ))
 
     def _transact(self, entries: Iterable[dict[str, Any]]) -> Failure | None:
-        from boto3.dynamodb.types import TypeDeserializer
-
+        """One transaction, never retried here (a refusal is an answer the caller acts on: a commit re-reads REC);
+        the refusal's old items and which entries failed, or None when it was written."""
         try:
-            self._client.transact_write_items(TransactItems=list(entries))  # type: ignore[arg-type]
-        except Exception as exc:
-            response = getattr(exc, "response", {}) or {}
-            if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise translate(exc) from exc
-            reasons = response.get("CancellationReasons", [])
-            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-                raise translate(exc) from exc
-            deserialize = TypeDeserializer().deserialize
-            old: list[Item | None] = []
-            for reason in reasons:
-                raw = reason.get("Item")
-                old.append(plain({k: deserialize(v) for k, v in raw.items()}) if raw else None)
-            return Failure(old, [r.get("Code") == "ConditionalCheckFailed" for r in reasons])
+            transact(self._table, list(entries), retry_conflicts=False)
+        except ConditionFailed as refused:
+            return Failure(refused.old_items, refused.failed)
         return None
 
 
@@ -226,8 +216,10 @@ class RecordingRepository(_RecordingItems):
         item = self._get(keys.session_pk(session_id), keys.REC)
         return _recording(item) if item else None
 
-    def meta(self, session_id: str) -> Item | None:
-        return self._get(keys.session_pk(session_id), keys.META)
+    def meta(self, session_id: str) -> Session | None:
+        """The session's META as a record, whatever its generation (the pipeline's own view)."""
+        item = self._get(keys.session_pk(session_id), keys.META)
+        return records.session(item) if item else None
 
     def get_visible(self, session_id: str) -> Recording | None:
         """REC, if its session is visible (not purged or deleted): one BatchGetItem."""
@@ -239,8 +231,10 @@ class RecordingRepository(_RecordingItems):
         item = found.get((pk, keys.REC))
         return _recording(item) if item else None
 
-    def visible_meta(self, session_id: str) -> Item | None:
-        return generation.Generations(self._table).visible_meta(keys.session_pk(session_id))
+    def visible_meta(self, session_id: str) -> Session | None:
+        """The session, if the API may show it (not purged, not deleted)."""
+        item = generation.Generations(self._table).visible_meta(keys.session_pk(session_id))
+        return records.session(item) if item else None
 
     def chunk(self, session_id: str, index: int) -> StoredChunk | None:
         item = self._get(keys.session_pk(session_id), keys.chunk_sk(index))
@@ -262,34 +256,20 @@ class RecordingRepository(_RecordingItems):
 
     def _parts(self, session_id: str, projection: dict[str, Any]) -> list[Item]:
         """The PART items, ascending, every page (plain)."""
-        found: list[Item] = []
-        kwargs: dict[str, Any] = {
+        return [plain(item) for item in query_items(self._table, {
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :part)",
             "ExpressionAttributeValues": {":pk": keys.session_pk(session_id), ":part": "PART#"},
             "ConsistentRead": True, **projection,
-        }
-        try:
-            while True:
-                response = self._table.query(**kwargs)
-                found.extend(plain(i) for i in response["Items"])
-                if "LastEvaluatedKey" not in response:
-                    return found
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        except Exception as exc:
-            raise translate(exc) from exc
+        })]
 
     def due_markers(self, now: str, limit: int) -> list[Marker]:
         """OPEN markers whose time has come, oldest first (one Query on the sparse index)."""
-        try:
-            response = self._table.query(
-                IndexName=keys.OPEN_INDEX,
-                KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :now",
-                ExpressionAttributeValues={":pk": keys.OPEN_PK, ":now": now},
-                Limit=limit,
-            )
-        except Exception as exc:
-            raise translate(exc) from exc
-        return [Marker(str(i["id"]), Task(str(i.get("task", Task.OPEN.value)))) for i in response["Items"]]
+        items, _ = query_page(self._table, {
+            "IndexName": keys.OPEN_INDEX,
+            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK < :now",
+            "ExpressionAttributeValues": {":pk": keys.OPEN_PK, ":now": now},
+        }, limit)
+        return [Marker(str(i["id"]), Task(str(i.get("task", Task.OPEN.value)))) for i in items]
 
     # ---- the commit of one chunk ----------------------------------------------------------------------------
     def commit(
@@ -397,24 +377,15 @@ class RecordingRepository(_RecordingItems):
         if only_if_missing:
             names["#guard"] = only_if_missing
             kwargs["ConditionExpression"] += " AND attribute_not_exists(#guard)"
-        try:
-            self._table.update_item(**kwargs)
-        except Exception as exc:
-            if _condition_failed(exc):
-                return
-            raise translate(exc) from exc
+        conditional(lambda: self._table.update_item(**kwargs))  # a session gone (or guarded) keeps as it is
 
     def move_marker(self, session_id: str, due: str, task: Task) -> None:
-        try:
+        with aws_errors():
             self._table.put_item(Item=open_marker(session_id, due, task))
-        except Exception as exc:
-            raise translate(exc) from exc
 
     def delete_marker(self, session_id: str) -> None:
-        try:
+        with aws_errors():
             self._table.delete_item(Key={"PK": keys.session_pk(session_id), "SK": keys.OPEN})
-        except Exception as exc:
-            raise translate(exc) from exc
 
 
 class CompactionRepository(_RecordingItems):
@@ -478,18 +449,12 @@ class CompactionRepository(_RecordingItems):
         condition = "#sealed = :old"
         names = _names(update + " " + condition)
         names.update({f"#s{n}": str(i) for n, i in enumerate(taken)})
-        try:
-            self._table.update_item(
-                Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
-                ConditionExpression=condition, ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":segs": [s.encode() for s in segments], ":new": taken[-1] + 1,
-                                           ":old": sealed},
-            )
-        except Exception as exc:
-            if _condition_failed(exc):
-                return False
-            raise translate(exc) from exc
-        return True
+        return conditional(lambda: self._table.update_item(
+            Key={"PK": keys.session_pk(session_id), "SK": keys.REC}, UpdateExpression=update,
+            ConditionExpression=condition, ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":segs": [s.encode() for s in segments], ":new": taken[-1] + 1,
+                                       ":old": sealed},
+        ))
 
     def part_scan(self, session_id: str, number: int) -> str | None:
         """The WebM scan state a part left (None when it went unscanned or is not there)."""
@@ -506,8 +471,7 @@ def _completion_entries(table_name: str, session_id: str, outcome: RecordingStat
     return [
         {"Update": {"TableName": table_name, "Key": {"PK": pk, "SK": keys.REC},
                     "UpdateExpression": "SET #state = :outcome, #queue = :empty, #staged = :zero REMOVE #lease",
-                    "ConditionExpression": "#state = :closed AND " + (
-                        "(attribute_not_exists(#gen) OR #gen = :gen)" if gen == 0 else "#gen = :gen"),
+                    "ConditionExpression": "#state = :closed AND " + generation_condition(gen),
                     "ExpressionAttributeNames": _names("#state #queue #staged #lease #gen"),
                     "ExpressionAttributeValues": {":outcome": outcome.value, ":empty": [], ":zero": 0,
                                                   ":closed": CLOSED.value, ":gen": gen}}},
@@ -547,7 +511,3 @@ def _seekable_entries(table_name: str, pk: str, source: str, target: str, client
         }},
     ]
 
-
-def _condition_failed(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -105,6 +105,10 @@ class SessionRepository(Generic[M]):
         created: M = self._record(record)
         return created
 
+    def current_generation(self) -> int:
+        """The purge generation lists show (their cursors are bound to it)."""
+        return generation.Generations(self._table).current()
+
     def get(self, item_id: str) -> M | None:
         """The record if the API may show it (not purged, not deleted), else None: one BatchGetItem."""
         item = generation.Generations(self._table).visible_meta(self._pk(item_id))

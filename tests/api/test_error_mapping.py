@@ -8,6 +8,7 @@ API layer did not map it at the boundary (chalicelib/api/errors.at_boundary), so
 from __future__ import annotations
 
 import ast
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,7 @@ class Raising:
 def raising(api: Any, table: Any) -> Any:
     def install(exc: BaseException) -> Any:
         services = container.build(get_settings(), table=table)
-        services.sessions = Raising(exc)  # type: ignore[assignment]
-        container.use(services)
+        container.use(dataclasses.replace(services, sessions=Raising(exc)))
         return api.get("/sessions/s-1", make_token("alice"))
 
     return install

@@ -11,10 +11,11 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from chalicelib import container
+from chalicelib import aws, container
 from chalicelib.api.file_export import CSV_COLUMNS
 from chalicelib.settings import get_settings
-from tests.support.clients import BUCKET, make_token
+from chalicelib.store.counters import Counters
+from tests.support.clients import BUCKET, TABLE, make_token
 
 ALICE = make_token("alice")
 BOB = make_token("bob")
@@ -35,7 +36,7 @@ def stored(table, session_id):
 
 
 def file_session_total():
-    return container.services().counters.generation(0)["fileSessions"]
+    return Counters(aws.table(TABLE)).generation(0)["fileSessions"]
 
 
 def test_first_batch_creates_and_counts_the_session_later_batches_move_it(api, admin):

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from chalicelib.store import keys
+from chalicelib.store.generations import Generations
 from tests.support.clients import BUCKET, make_token
 from tests.support.recording_harness import Crash
 from tests.support.rig import (
@@ -242,7 +243,7 @@ def test_a_purge_after_one_that_died_before_moving_its_holds_counts_them_as_kept
     held = finished(rig, size=400)
     loose = rig.start()
     assert rig.api.put(f"/sessions/{held}/hold", DELETER).status_code == 200
-    gen = rig.services.generations.current()
+    gen = Generations(rig.table).current()
     rig.services.purge._repo.bump(gen, 0)  # a purge request that died right after closing the generation
     later = rig.start()
     assert purge(rig) == {"ok": True, "deletedSessions": 1, "deletedRecordings": 0, "deletedFileSessions": 0,
@@ -259,7 +260,7 @@ def test_hiding_a_session_closes_its_recording_in_the_same_transaction(rig):
     count a recording for a session already uncounted)."""
     session_id = rig.start()
     assert rig.chunk(session_id, pattern(500)).status_code == 200
-    meta = rig.services.generations.visible(keys.SESSION, session_id)
+    meta = Generations(rig.table).visible(keys.SESSION, session_id)
     rig.services.purge._repo.hide(keys.SESSION, meta, 0, 1)  # the delete's one write, alone
     rec = rig.rec(session_id)
     assert rec["state"] == "purged" and rec["purgedFrom"] == "recording"

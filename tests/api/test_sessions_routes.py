@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib import container
-from chalicelib.domain.sessions import SessionService
+from chalicelib.model.clock import Clock
 from chalicelib.settings import get_settings
-from chalicelib.store import keys
 from chalicelib.store.counters import Counters
-from chalicelib.store.sessions import SessionRepository
-from chalicelib.store.settings_store import SettingsRepository
 from tests.support.clients import make_token
 from tests.support.sessions import start_session
 
@@ -30,10 +27,8 @@ def ids(response):
 def ticking_clock(table):
     """Sessions one minute apart, starting 2024-01-01, so ordering and time filters are exact."""
     moments = (datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in itertools.count())
-    services = container.build(get_settings(), table=table)
-    services.sessions = SessionService(SessionRepository(table, keys.SESSION), SettingsRepository(table),
-                                       clock=lambda: next(moments))
-    container.use(services)
+    container.use(container.build(get_settings(), table=table,
+                                  clock=Clock(lambda: next(moments).timestamp())))
 
 
 def test_recording_is_off_until_enabled(api):

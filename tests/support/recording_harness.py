@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from chalicelib import aws, container
+from chalicelib.model.clock import Clock as ServiceClock
 from chalicelib.settings import get_settings
 
 
@@ -82,6 +83,6 @@ def install(table_name: str, clock: Clock, gate: Gate, **options: Any) -> Any:
     settings = get_settings()
     table = gate.wrap(aws.table(table_name), "dynamodb")
     s3 = gate.wrap(aws.s3_client(settings.s3_addressing_style), "s3")  # SigV4, as the app configures it
-    services = container.build(settings, table=table, s3=s3, clock=clock, sleep=clock.sleep, **options)
+    services = container.build(settings, table=table, s3=s3, clock=ServiceClock(clock, clock.sleep), **options)
     container.use(services)
     return services

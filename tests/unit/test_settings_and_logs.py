@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from chalicelib import logs
-from chalicelib.settings import ConfigError, load_settings
+from chalicelib.settings import ConfigError, Settings, load_settings
 from tests.support.clients import ROOT
 
 REQUIRED = {"TABLE_NAME": "t", "BUCKET_NAME": "b", "JWT_SECRET": "s" * 32}
@@ -160,3 +160,24 @@ def test_a_request_through_the_app_logs_with_its_lambda_request_id():
     [entry] = [json.loads(line) for line in done.stdout.splitlines()]
     assert (entry["level"], entry["message"]) == ("ERROR", "configuration error: TABLE_NAME must be set")
     assert isinstance(entry["requestId"], str) and len(entry["requestId"]) == 36, entry
+
+
+def test_an_unset_variable_takes_the_dataclass_default():
+    """Defaults are written once, in Settings: the loader given only the required variables builds exactly the
+    dataclass's defaults, so a default changed in one place cannot disagree with the other."""
+    assert load_settings(REQUIRED) == Settings(table_name="t", bucket_name="b", jwt_secret="s" * 32)
+    empty = {"PRESIGN_TTL_SECONDS": "", "LOG_LEVEL": "", "WORKER_INVOKE": ""}
+    assert load_settings({**REQUIRED, **empty}) == load_settings(REQUIRED)
+
+
+def test_the_numeric_settings_keep_their_types_and_bounds():
+    loaded = load_settings({**REQUIRED, "PRESIGN_TTL_SECONDS": "120", "FINALIZE_GRACE_SECONDS": "0.5"})
+    assert (loaded.presign_ttl_seconds, loaded.finalize_grace_seconds) == (120, 0.5)
+    assert isinstance(loaded.presign_ttl_seconds, int)
+    assert isinstance(load_settings(REQUIRED).sweep_budget_seconds, float)
+    for variable, value, message in (("PRESIGN_TTL_SECONDS", "59", "at least 60"),
+                                     ("IDLE_TIMEOUT_VIDEO_SECONDS", "0", "at least 1"),
+                                     ("AUDIT_RETENTION_DAYS", "1.5", "must be an integer"),
+                                     ("SWEEP_BUDGET_SECONDS", "-1", "must not be negative")):
+        with pytest.raises(ConfigError, match=message):
+            load_settings({**REQUIRED, variable: value})

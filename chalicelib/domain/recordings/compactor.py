@@ -13,10 +13,10 @@ from typing import Callable
 from chalicelib.domain.compaction import MAX_PARTS, SOFT_SEGMENTS, Merge, Part, Promote, Step, next_step
 from chalicelib.domain.recordings import staging
 from chalicelib.domain.recordings.records import media, object_key
-from chalicelib.domain.recordings.timing import Clock
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import ServiceError
 from chalicelib.media import webm
+from chalicelib.model.clock import Clock
 from chalicelib.model.recording import PURGED, PartScan, Recording, Segment, UploadedPart
 from chalicelib.settings import Settings
 from chalicelib.store import keys

@@ -12,9 +12,9 @@ from chalicelib.domain.access import Caller
 from chalicelib.domain.recordings import staging
 from chalicelib.domain.recordings.compactor import Compactor
 from chalicelib.domain.recordings.records import media, object_key, started_at, writable
-from chalicelib.domain.recordings.timing import Clock, iso_at
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import Conflict, NotFound, ServiceError
+from chalicelib.model.clock import Clock, iso_at
 from chalicelib.model.recording import (
     CLOSED,
     COMPLETE,

@@ -14,8 +14,8 @@ from chalicelib.domain.access import Caller
 from chalicelib.domain.compaction import HARD_SEGMENTS
 from chalicelib.domain.recordings.compactor import Compactor
 from chalicelib.domain.recordings.records import writable
-from chalicelib.domain.recordings.timing import Clock
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, Unavailable
+from chalicelib.model.clock import Clock
 from chalicelib.model.recording import BIG_PART_FACTOR, OPEN_STATES, PURGED, CommitRefusal, Mode, Recording, Segment
 from chalicelib.settings import Settings
 from chalicelib.store import keys

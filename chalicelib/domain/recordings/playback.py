@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.recordings.records import media
-from chalicelib.domain.recordings.timing import Clock
 from chalicelib.errors import Conflict, NotFound
+from chalicelib.model.clock import Clock
 from chalicelib.model.recording import DONE_STATES
 from chalicelib.settings import Settings
 from chalicelib.store.counters import Counters
@@ -33,15 +33,15 @@ class Playbacks:
 
     def playback(self, caller: Caller, session_id: str, download: bool) -> Playback:
         meta = access.readable(caller, self._repo.visible_meta(session_id))
-        state = meta.get("recordingState")
+        state = meta.recording_state
         if state not in DONE_STATES:
             raise Conflict("the recording is not complete yet", recordingState=state)
-        if not meta.get("hasRecording") or not meta.get("recordingKey"):
+        if not meta.has_recording or not meta.recording_key:
             raise NotFound("this session has no recording")
-        extension, content_type = media(str(meta["protocol"]))
+        extension, content_type = media(meta.protocol)
         ttl = self._settings.presign_ttl_seconds
         disposition = f'attachment; filename="{session_id}.{extension}"' if download else None
-        url = self._objects.presign(str(meta["recordingKey"]), ttl, content_type, disposition)
+        url = self._objects.presign(meta.recording_key, ttl, content_type, disposition)
         return Playback(url, self._clock.iso_in(ttl))
 
     def storage_bytes(self, caller: Caller) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalicelib.domain import access
 from chalicelib.domain.access import Caller
-from chalicelib.domain.recordings.timing import iso_at
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import NotFound
+from chalicelib.model.clock import iso_at
 from chalicelib.model.recording import Recording
 from chalicelib.settings import Settings
 from chalicelib.store import keys

@@ -27,18 +27,18 @@ class SeekableRewrite:
         session at it, then delete the client's object: until that point the original is untouched, and after it
         the client's exact bytes are rebuilt from the new object (webm.rebuild). Each step can be repeated."""
         meta = self._repo.meta(session_id)
-        if not meta or not meta.get("hasRecording") or meta.get("protocol") not in VIDEO_PROTOCOLS:
+        if not meta or not meta.has_recording or not meta.recording_key or meta.protocol not in VIDEO_PROTOCOLS:
             return
         original = keys.recording_key(session_id, "webm")
         target = keys.seekable_key(session_id)
-        if meta.get("seekable"):
-            if meta.get("recordingKey") == target:
+        if meta.seekable:
+            if meta.recording_key == target:
                 self._objects.delete([original])  # a crash came between the switch and this delete
             return
-        source = str(meta["recordingKey"])
+        source = meta.recording_key
         writer = self._objects.seekable_writer()
         try:
-            index = self._webm_index(session_id, source, int(meta["fileSize"]))
+            index = self._webm_index(session_id, source, meta.file_size)
             done = writer.rewrite(source, target, index)
         except webm.Unsupported as exc:
             log.info("recording %s stays as recorded: %s", session_id, exc)
@@ -48,10 +48,11 @@ class SeekableRewrite:
         writer.verify(source, done)  # raises on any difference: the original stays and the sweep retries
         # the storage total counts what is stored: the few KB of head and Cues join it in the same transaction
         # (fileSize and sha256 keep describing the client's bytes, which the stored object rebuilds)
-        switched = self._repo.switch_to_seekable(session_id, source, target, int(meta["fileSize"]), done.size, {
+        switched = self._repo.switch_to_seekable(session_id, source, target, meta.file_size, done.size, {
             "indexed": True, "storedSize": done.size, "cues": len(index.cues),
             "durationMs": round(index.duration_seconds * 1000)})
-        if switched or (self._repo.meta(session_id) or {}).get("recordingKey") == target:
+        now = self._repo.meta(session_id)
+        if switched or (now is not None and now.recording_key == target):
             self._objects.delete([source])
         else:  # expired, deleted or purged meanwhile: the unused rewrite is an orphan reconciliation removes
             log.info("recording %s changed during its seekable rewrite; left as it is", session_id)

@@ -3,7 +3,6 @@ over one clock and hands each request to the piece that does it."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any, Callable
 
@@ -16,7 +15,7 @@ from chalicelib.domain.recordings.playback import Playback, Playbacks
 from chalicelib.domain.recordings.records import idle_timeout
 from chalicelib.domain.recordings.seekable import SeekableRewrite
 from chalicelib.domain.recordings.sweep import Sweep
-from chalicelib.domain.recordings.timing import Clock, iso_at
+from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso_at
 from chalicelib.settings import Settings
 from chalicelib.store import recordings as rec_store
 from chalicelib.store.counters import Counters
@@ -32,13 +31,12 @@ class RecordingService:
         objects: RecordingObjects,
         counters: Counters,
         settings: Settings,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         soft_segments: int = SOFT_SEGMENTS,
     ) -> None:
         self._repo = repo
-        timing = Clock(clock, sleep)
+        timing = clock
         compactor = Compactor(repo, steps, objects, settings, timing, new_id, soft_segments)
         self._ingest = Ingest(repo, compactor, objects, settings, timing, new_id)
         self._completion = Completion(repo, compactor, objects, settings, timing)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from chalicelib.errors import ServiceError
 from chalicelib.model.recording import Segment
 from chalicelib.store import keys
-from chalicelib.store.objects import RecordingObjects
+from chalicelib.store.objects import MissingObject, RecordingObjects
 
 log = logging.getLogger("session_audit.recordings")
 
@@ -24,10 +23,8 @@ def read(objects: RecordingObjects, session_id: str, segments: Iterable[Segment]
     for segment in segments:
         try:
             piece = objects.get(keys.staging_key(session_id, segment.name))
-        except ServiceError as exc:
-            if "NoSuchKey" in exc.message:
-                raise LostChunk(segment.name) from exc
-            raise
+        except MissingObject as exc:
+            raise LostChunk(segment.name) from exc
         if len(piece) != segment.size:
             raise LostChunk(segment.name)
         pieces.append(piece)

@@ -9,9 +9,9 @@ import logging
 from chalicelib.domain.recordings.completion import CLEANUP_DELAY_SECONDS, Completion
 from chalicelib.domain.recordings.records import idle_timeout
 from chalicelib.domain.recordings.seekable import SeekableRewrite
-from chalicelib.domain.recordings.timing import Clock, iso_at
 from chalicelib.domain.sessions import VIDEO_PROTOCOLS
 from chalicelib.errors import ServiceError
+from chalicelib.model.clock import Clock, iso_at
 from chalicelib.model.recording import (
     CLOSED,
     COMPLETE,
@@ -130,9 +130,9 @@ class Sweep:
     def _digest(self, session_id: str) -> bool:
         """Store the SHA-256 of the session's object, if it has none yet; True when a seekable rewrite follows."""
         meta = self._repo.meta(session_id)
-        if meta and meta.get("hasRecording") and not meta.get("sha256") and meta.get("recordingKey"):
-            digest, size = self._objects.sha256(str(meta["recordingKey"]))
-            if size != int(meta.get("fileSize", -1)):
-                raise ServiceError(f"recording {session_id} holds {size} bytes, expected {meta.get('fileSize')}")
+        if meta and meta.has_recording and not meta.sha256 and meta.recording_key:
+            digest, size = self._objects.sha256(meta.recording_key)
+            if size != meta.file_size:
+                raise ServiceError(f"recording {session_id} holds {size} bytes, expected {meta.file_size}")
             self._repo.update_meta(session_id, {"sha256": digest}, only_if_missing="sha256")
-        return bool(meta and meta.get("protocol") in VIDEO_PROTOCOLS and meta.get("hasRecording"))
+        return bool(meta and meta.protocol in VIDEO_PROTOCOLS and meta.has_recording)
