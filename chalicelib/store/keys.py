@@ -15,7 +15,7 @@
 | totals (sharded)     | STATS#<00..15>  | META           | (bytes: the storage total)                   |
 | generation totals    | STATS#<00..15>  | GEN#<gen>      | (sessions, recordings, fileSessions, held)   |
 | purge generation     | SETTINGS        | GENERATION#<00..15> (16 copies of `gen`, changed together)    |
-| legal hold           | HOLDS           | SESSION#<id>   |                                              |
+| legal hold           | HOLDS           | SESSION#<id> / FILES#<id> (of a held session / file session)  |
 | background job       | JOBS            | PURGE#<gen%08d> / DELETE#<SESSION|FILES>#<id>                 |
 | sweep state          | SETTINGS        | RETENTION / RECONCILE                                         |
 | access-log entry     | ACCESS          | <at ISO>#<random>                                             |
@@ -171,8 +171,8 @@ def file_batch_sk(batch: str) -> str:
     return f"{FILE_BATCH_PREFIX}{batch}"
 
 
-def hold_sk(session_id: str) -> str:
-    return f"{SESSION}#{session_id}"
+def hold_sk(kind: str, item_id: str) -> str:
+    return f"{kind}#{item_id}"
 
 
 def purge_job_sk(gen: int) -> str:
