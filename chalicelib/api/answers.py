@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chalice.app import Response
 
 from chalicelib.container import services
-from chalicelib.store.exports import ExportUpload
 
 log = logging.getLogger("session_audit.answers")
 T = TypeVar("T")
@@ -73,21 +72,34 @@ def json_records(field: str, records: Iterable[T], shape: Callable[[T], Any], fi
         raise
 
 
+class Upload(Protocol):
+    """An answer being written to S3 part after part (chalicelib/store/exports.py: ExportUpload)."""
+
+    @property
+    def min_part(self) -> int: ...
+
+    def part(self, body: bytes) -> None: ...
+
+    def complete(self) -> str: ...
+
+    def abort(self) -> None: ...
+
+
 class _SpillingBody:
     """Text kept while its escaped size fits `limit`; past it, bytes sent to an S3 upload part after part."""
 
-    def __init__(self, limit: int, open_upload: Callable[[], ExportUpload]) -> None:
+    def __init__(self, limit: int, open_upload: Callable[[], Upload]) -> None:
         self._limit = limit
         self._open_upload = open_upload
         self._pieces: list[str] = []
         self._escaped = 2  # the quotes of the envelope's string
-        self._upload: ExportUpload | None = None
+        self._upload: Upload | None = None
         self._buffer = bytearray()
 
     def write(self, piece: str) -> None:
         if self._upload is not None:
             self._buffer += piece.encode()
-            if len(self._buffer) >= ExportUpload.MIN_PART:
+            if len(self._buffer) >= self._upload.min_part:
                 self._send()
             return
         self._pieces.append(piece)

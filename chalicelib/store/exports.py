@@ -69,6 +69,10 @@ class ExportUpload:
                 Bucket=bucket, Key=key, ContentType=content_type, ContentDisposition=disposition, **extra,
             )["UploadId"]
 
+    @property
+    def min_part(self) -> int:
+        return self.MIN_PART
+
     def part(self, body: bytes) -> None:
         number = len(self._parts) + 1
         with aws_errors():
