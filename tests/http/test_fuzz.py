@@ -31,9 +31,14 @@ EXAMPLES = {"admin": 40, "user": 12}
 LIST_RULES = ("page * limit is capped and `from` must not be after `to`: rules across parameters, which a schema "
               "cannot state; and a `cursor` is valid only as a `nextCursor` the service signed for that same list, "
               "which no schema can state. So a schema-valid query may be a 400")
+RECORD_PAGES = ("a `cursor` is valid only as a `nextCursor` the service signed for that same session and kind of "
+                "record, which no schema can state. So a schema-valid query may be a 400")
 EXCUSED = {
     "GET /sessions": {positive_data_acceptance: LIST_RULES},
     "GET /file-sessions": {positive_data_acceptance: LIST_RULES},
+    "GET /sessions/{session_id}/commands": {positive_data_acceptance: RECORD_PAGES},
+    "GET /sessions/{session_id}/recording/events": {positive_data_acceptance: RECORD_PAGES},
+    "GET /file-sessions/{session_id}/events": {positive_data_acceptance: RECORD_PAGES},
     "GET /access-log": {positive_data_acceptance: "page * limit is capped as for GET /sessions: a rule across "
                                                   "parameters"},
 }
