@@ -92,6 +92,16 @@ def delete_file_session(session_id):
     return purge.delete_file_session(request(), session_id)
 
 
+@app.route("/file-sessions/{session_id}/hold", methods=["PUT"])
+def hold_file_session(session_id):
+    return purge.hold_file_session(request(), session_id)
+
+
+@app.route("/file-sessions/{session_id}/hold", methods=["DELETE"])
+def release_file_session(session_id):
+    return purge.release_file_session(request(), session_id)
+
+
 @app.route("/access-log", methods=["GET"])
 def access_log():
     return purge.list_access_log(request())

@@ -107,7 +107,7 @@ def fill(table: Any, s3: Any, count: int, start: int, gen: int = 0, with_data: b
         items.append(meta)
         if i - start < held:
             meta.update(onHold=True, heldAt=started, heldBy="bench")
-            items.append({"PK": keys.HOLDS_PK, "SK": keys.hold_sk(sid), "kind": "hold", "id": sid,
+            items.append({"PK": keys.HOLDS_PK, "SK": keys.hold_sk(keys.SESSION, sid), "kind": "hold", "id": sid,
                           "heldAt": started, "heldBy": "bench"})
         if with_data:
             key = keys.recording_key(sid, "webm")

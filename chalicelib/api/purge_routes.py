@@ -34,13 +34,25 @@ def delete_file_session(request: Request, session_id: str) -> Response:
 
 def hold(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "session id")
-    services().purge.hold(caller(request), session_id, client_ip(request))
+    services().purge.hold(caller(request), SESSION_KIND, session_id, client_ip(request))
     return json_response(OK)
 
 
 def release(request: Request, session_id: str) -> Response:
     session_id = params.valid_id(session_id, "session id")
-    services().purge.release(caller(request), session_id, client_ip(request))
+    services().purge.release(caller(request), SESSION_KIND, session_id, client_ip(request))
+    return json_response(OK)
+
+
+def hold_file_session(request: Request, session_id: str) -> Response:
+    session_id = params.valid_id(session_id, "file session id")
+    services().purge.hold(caller(request), FILES_KIND, session_id, client_ip(request))
+    return json_response(OK)
+
+
+def release_file_session(request: Request, session_id: str) -> Response:
+    session_id = params.valid_id(session_id, "file session id")
+    services().purge.release(caller(request), FILES_KIND, session_id, client_ip(request))
     return json_response(OK)
 
 

@@ -53,7 +53,8 @@ def file_session(record: FileSession) -> dict[str, Any]:
     return {"id": record.id, "userId": record.user_id, "protocol": record.protocol,
             "startedAt": answer_time(record.started_at), "endedAt": answer_time(record.ended_at),
             "connectionName": record.connection_name, "username": record.username,
-            "eventCount": record.event_count, "connectionId": record.connection_id}
+            "eventCount": record.event_count, "connectionId": record.connection_id,
+            **({"onHold": True} if record.on_hold else {})}
 
 
 def recording_settings(values: RecordingSettings) -> dict[str, Any]:

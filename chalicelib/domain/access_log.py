@@ -1,4 +1,5 @@
-"""Who watched, downloaded, exported, purged, deleted, held or released what: a record each, and a log line."""
+"""Who watched, downloaded, exported, read audit records of, purged, deleted, held or released what: a record each,
+and a log line."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ PURGE = "purge"
 DELETE = "delete"
 HOLD = "hold"
 RELEASE = "release"
-ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE)
+# reading a session's audit records (each request, each page) is logged as playback is: before the answer
+COMMANDS_READ = "commands.read"
+EVENTS_READ = "events.read"
+FILE_EVENTS_READ = "file-events.read"
+ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE, COMMANDS_READ, EVENTS_READ, FILE_EVENTS_READ)
 
 
 def session_target(session_id: str) -> str:

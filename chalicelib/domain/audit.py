@@ -7,8 +7,10 @@ of it is keyed by that digest: a gateway retrying a batch rewrites the same reco
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +25,11 @@ from chalicelib.domain.sessions import (
     connection_name,
     owner_for_write,
 )
-from chalicelib.errors import BadRequest, NotFound, Unavailable
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
 from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
 from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.sessions import Cursor, FileSession, ListQuery, Page, Session
-from chalicelib.store.audit import AuditRepository, FileEventRepository
+from chalicelib.store.audit import AuditRepository, FileEventRepository, OverLimit
 from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
@@ -61,6 +63,21 @@ class FileBatch:
     backfill: Backfill = NO_BACKFILL  # the session's startedAt / endedAt, when an importer gives them
 
 
+@dataclass(frozen=True)
+class AuditLimits:
+    """What one session may hold (docs/audit-records.md): far above what a real session records, low enough to
+    bound what a session costs to store and to read back. A batch that would pass one is refused whole (409)."""
+
+    commands: int = 100_000  # per session
+    input_events: int = 2_000_000  # per session
+    file_events: int = 100_000  # per file session
+
+
+def _full(what: str, over: OverLimit) -> Conflict:
+    return Conflict(f"the {what} limit is reached: {over.stored:,} stored, at most {over.limit:,} kept",
+                    stored=over.stored, limit=over.limit)
+
+
 def batch_digest(content: Any) -> str:
     """16 hex digits naming a batch by its content (json.dumps keeps 1 and 1.0 apart, as the records do)."""
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -71,10 +88,11 @@ class AuditService:
     """SSH commands and RDP input events of a session created by POST /sessions."""
 
     def __init__(self, sessions: SessionRepository[Session], records: AuditRepository,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
+                 clock: Clock = SYSTEM_CLOCK, limits: AuditLimits | None = None) -> None:
         self._sessions = sessions
         self._records = records
         self._clock = clock
+        self.limits = limits or AuditLimits()
 
     def _writable(self, caller: Caller, session_id: str) -> None:
         access.writable(caller, self._sessions.get(session_id))
@@ -88,32 +106,94 @@ class AuditService:
             return
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
         received = self._clock.iso_now()
-        self._records.put_commands(session_id, batch, [
-            # the gateway's time when it sends one; else when the service received the batch
-            CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed, command.command,
-                          command.output_preview)
-            for index, command in enumerate(commands)
-        ])
+        try:
+            self._records.put_commands(session_id, batch, [
+                # the gateway's time when it sends one; else when the service received the batch
+                CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed,
+                              command.command, command.output_preview)
+                for index, command in enumerate(commands)
+            ], self.limits.commands)
+        except OverLimit as over:
+            raise _full("session's commands", over) from None
 
-    def commands(self, caller: Caller, session_id: str) -> list[CommandRecord]:
+    def commands(self, caller: Caller, session_id: str) -> Iterator[CommandRecord]:
+        """Every command by elapsed, read as it is consumed (the rights are checked at once)."""
         self._readable(caller, session_id)
         return self._records.commands(session_id)
+
+    def commands_page(self, caller: Caller, session_id: str, limit: int,
+                      cursor: Cursor | None) -> tuple[list[CommandRecord], Cursor | None]:
+        self._readable(caller, session_id)
+        return self._records.commands_page(session_id, limit, cursor)
 
     def add_events(self, caller: Caller, session_id: str, events: Sequence[InputEvent]) -> None:
         self._writable(caller, session_id)
         if not events:
             return
         batch = batch_digest([list(event) for event in events])
-        self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of))
+        try:
+            self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of), self.limits.input_events)
+        except OverLimit as over:
+            raise _full("session's input events", over) from None
 
-    def events(self, caller: Caller, session_id: str) -> list[InputEvent]:
-        """Every input event, in elapsed order (equal elapsed: the order they were sent in)."""
+    def events(self, caller: Caller, session_id: str) -> Iterator[InputEvent]:
+        """Every input event, in elapsed order (equal elapsed: the order they were sent in), read as consumed:
+        one group of overlapping packs in memory at a time."""
         self._readable(caller, session_id)
-        return sorted(self._records.events(session_id), key=_elapsed_of)
+        return (event for _, group in event_groups(self._records.event_packs(session_id)) for event in group)
+
+    def events_page(self, caller: Caller, session_id: str, limit: int,
+                    cursor: Cursor | None) -> tuple[list[InputEvent], Cursor | None]:
+        """Up to `limit` events in the order `events` gives them, from `cursor` (a group's first pack and how many
+        of the group were given); the cursor of the next page, None on the last."""
+        self._readable(caller, session_id)
+        start = str(cursor["at"]) if cursor else None
+        groups = event_groups(self._records.event_packs(session_id, start))
+        page: list[InputEvent] = []
+        offset = int(cursor.get("skip", 0)) if cursor else 0
+        for key, group in groups:
+            if key != start:
+                offset = 0  # the cursor's group is gone (expired meanwhile): the next group is read whole
+            taken = group[offset:offset + limit - len(page)]
+            page.extend(taken)
+            if len(page) == limit:
+                if offset + len(taken) < len(group):
+                    return page, {"at": key, "skip": str(offset + len(taken))}
+                following = next(groups, None)
+                return page, ({"at": following[0], "skip": "0"} if following else None)
+            start = None
+        return page, None
+
+
+def event_groups(packs: Iterable[tuple[str, list[InputEvent]]]) -> Iterator[tuple[str, list[InputEvent]]]:
+    """Packs (in key order: by first elapsed) joined into groups whose elapsed ranges overlap, each sorted
+    (stable: equal elapsed keep the packs' order): every event of a later group is at or after every event of an
+    earlier one, so the groups one after the other are the session's events sorted, as a whole sort gives them.
+    A group is one pack unless flushes overlap in time. Yields each group's first pack key and its events."""
+    key = ""
+    group: list[InputEvent] = []
+    high: Elapsed = 0
+    for sk, events in packs:
+        if not events:
+            continue
+        if group and min(e.elapsed for e in events) >= high:
+            yield key, sorted(group, key=_elapsed_of)
+            group = []
+        if not group:
+            key, high = sk, events[0].elapsed
+        group.extend(events)
+        high = max(high, max(e.elapsed for e in events))
+    if group:
+        yield key, sorted(group, key=_elapsed_of)
 
 
 def _elapsed_of(event: InputEvent) -> Elapsed:
     return event[0]
+
+
+def file_event_order(event: FileEventRecord) -> tuple[str, str, str]:
+    """The order of a file session's events: time, then arrival, then id (the batch and the place in it)."""
+    return event.timestamp, event.received_at, event.id
 
 
 class FileSessionService:
@@ -126,12 +206,14 @@ class FileSessionService:
         settings: SettingsRepository,
         clock: Clock = SYSTEM_CLOCK,
         retention_days: int = 365,
+        limits: AuditLimits | None = None,
     ) -> None:
         self._sessions = sessions
         self._records = records
         self._settings = settings
         self._clock = clock
         self._retention_days = retention_days  # AUDIT_RETENTION_DAYS: how old a back-filled start may be
+        self.limits = limits or AuditLimits()
 
     def page(self, query: ListQuery, limit: int, skip: int, start_key: Cursor | None) -> Page[FileSession]:
         return self._sessions.page(query, limit=limit, skip=skip, start_key=start_key)
@@ -150,12 +232,20 @@ class FileSessionService:
             session = self._create(caller, session_id, batch, backfill.started_at or min(times))
         access.writable(caller, session, "file session")
         digest = batch_digest([[e.action, e.path, e.detail, e.timestamp] for e in batch.events])
+        # counted (and its arrival time kept) before anything is stored: a batch past the limit stores nothing,
+        # and a retry, counted once, takes its first arrival's time, so its events land on the same keys
+        try:
+            received = self._records.reserve(session_id, digest, len(batch.events), received,
+                                             self.limits.file_events)
+        except OverLimit as over:
+            raise _full("file session's events", over) from None
+        except ConditionFailed:
+            raise NotFound("file session not found") from None  # purged or deleted a moment ago
+        times = [event.timestamp or received for event in batch.events]
         self._records.put_events(session_id, digest, [
             FileEventRecord(f"evt_{digest}{index:04d}", timestamp, event.action, event.path, event.detail, received)
             for index, (event, timestamp) in enumerate(zip(batch.events, times, strict=True))
         ])
-        # counted after the events are stored: a batch that failed half-way is counted by its retry, once
-        self._records.count_batch(session_id, digest, len(batch.events))
         self._records.move_end(session_id, max([*times, backfill.ended_at or ""]))
 
     def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> FileSession:
@@ -184,12 +274,29 @@ class FileSessionService:
     def session(self, caller: Caller, session_id: str) -> FileSession:
         return access.readable(caller, self._sessions.get(session_id), "file session")
 
-    def events(self, caller: Caller, session_id: str) -> tuple[FileSession, list[FileEventRecord]]:
-        """The session and its events in time order (equal times: by arrival, then as sent)."""
+    def events(self, caller: Caller, session_id: str) -> tuple[FileSession, Iterator[FileEventRecord]]:
+        """The session and its events in time order (equal times: by arrival, then as sent), read as consumed."""
         session = self.session(caller, session_id)
-        events = self._records.events(session_id)
-        events.sort(key=lambda e: (e.timestamp, e.received_at, e.id))
-        return session, events
+        return session, self._ordered(session_id, None)
+
+    def events_page(self, caller: Caller, session_id: str, limit: int,
+                    cursor: Cursor | None) -> tuple[list[FileEventRecord], Cursor | None]:
+        """Up to `limit` events after the cursor's (the last event given: its time, arrival and id)."""
+        self.session(caller, session_id)
+        after = (str(cursor["t"]), str(cursor["r"]), str(cursor["id"])) if cursor else None
+        found = list(itertools.islice(self._ordered(session_id, after), limit + 1))
+        if len(found) <= limit:
+            return found, None
+        last = found[limit - 1]
+        return found[:limit], {"t": last.timestamp, "r": last.received_at, "id": last.id}
+
+    def _ordered(self, session_id: str, after: tuple[str, str, str] | None) -> Iterator[FileEventRecord]:
+        # events stored before they were keyed in time order are sorted here (they are what they were); the rest
+        # come in key order, which is time order
+        legacy = sorted(self._records.legacy_events(session_id), key=file_event_order)
+        if after is not None:
+            legacy = [e for e in legacy if file_event_order(e) > after]
+        return heapq.merge(legacy, self._records.events(session_id, after), key=file_event_order)
 
 
 def _within(backfill: Backfill, times: list[str]) -> None:

@@ -3,7 +3,7 @@ with a presigned URL: this is the API's door to that store, so the API reaches n
 
 from __future__ import annotations
 
-from chalicelib.store.exports import ExportStore
+from chalicelib.store.exports import ExportStore, ExportUpload
 
 
 class Exports:
@@ -13,3 +13,7 @@ class Exports:
     def publish(self, body: bytes, content_type: str, filename: str, attachment: bool) -> str:
         """A presigned URL that reads `body` back (a fresh object per answer; expired by the bucket's lifecycle)."""
         return self._store.publish(body, content_type, filename, attachment=attachment)
+
+    def upload(self, content_type: str, filename: str, attachment: bool) -> ExportUpload:
+        """An answer written part after part (a multipart upload); its URL once complete."""
+        return self._store.upload(content_type, filename, attachment)

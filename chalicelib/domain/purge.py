@@ -64,14 +64,22 @@ def start_worker(invoke: Callable[[str], None]) -> None:
 
 
 def move_holds(repo: PurgeRepository, current: int, count_in: int | None = None) -> tuple[int, int]:
-    """Move every held session of an older generation into `current`; the number of held sessions of
-    generation `count_in` that have a recording, and of those moved."""
-    held = [m for m in repo.held_sessions() if m.on_hold and not m.deleted]
+    """Move every held session and file session of an older generation into `current`; the number of held
+    sessions of generation `count_in` that have a recording, and of those moved."""
+    held = [m for m in repo.held() if m.on_hold and not m.deleted]
     recordings = sum(1 for m in held if m.gen == count_in and m.has_recording)
     stale = [m for m in held if m.gen < current]
     if stale:
         repo.move_held(stale, current)
     return recordings, len(stale)
+
+
+def _what(kind: str) -> str:
+    return "file session" if kind == keys.FILES else "session"
+
+
+def _target(kind: str, item_id: str) -> str:
+    return actions.file_session_target(item_id) if kind == keys.FILES else actions.session_target(item_id)
 
 
 class PurgeService:
@@ -114,7 +122,7 @@ class PurgeService:
             "ok": True,
             "deletedSessions": totals["sessions"] - totals["heldSessions"],
             "deletedRecordings": totals["recordings"] - held_recordings,
-            "deletedFileSessions": totals["fileSessions"],
+            "deletedFileSessions": totals["fileSessions"] - totals["heldFileSessions"],
             # every held session this purge passed over: also those an earlier purge closed but died before
             # moving (they are moved now), which `gen`'s own totals do not count
             "keptOnHold": kept,
@@ -128,7 +136,7 @@ class PurgeService:
     # ================================================================ single deletes
     def delete(self, caller: Caller, kind: str, item_id: str, ip: str | None) -> None:
         access.require(caller, access.DELETE)
-        what = "file session" if kind == keys.FILES else "session"
+        what = _what(kind)
         for _attempt in range(ATTEMPTS):
             meta = self._generations.visible(kind, item_id)
             if meta is None:
@@ -143,14 +151,14 @@ class PurgeService:
         else:
             raise Unavailable(f"the {what} is changing, retry")
         start_worker(self._invoke)
-        target = actions.file_session_target(item_id) if kind == keys.FILES else actions.session_target(item_id)
-        self._log.record_done(caller, actions.DELETE, target, ip)
+        self._log.record_done(caller, actions.DELETE, _target(kind, item_id), ip)
 
     # ================================================================ legal holds
-    def hold(self, caller: Caller, session_id: str, ip: str | None) -> None:
+    def hold(self, caller: Caller, kind: str, item_id: str, ip: str | None) -> None:
+        """Put a session (kind SESSION) or file session (FILES) on legal hold; holding twice is holding."""
         access.require(caller, access.DELETE)
         for _attempt in range(ATTEMPTS):
-            meta = self._visible_session(session_id)
+            meta = self._visible(kind, item_id)
             if meta.on_hold:
                 break  # holding twice is holding
             try:
@@ -159,13 +167,13 @@ class PurgeService:
             except ConditionFailed:
                 continue
         else:
-            raise Unavailable("the session is changing, retry")
-        self._log.record_done(caller, actions.HOLD, actions.session_target(session_id), ip)
+            raise Unavailable(f"the {_what(kind)} is changing, retry")
+        self._log.record_done(caller, actions.HOLD, _target(kind, item_id), ip)
 
-    def release(self, caller: Caller, session_id: str, ip: str | None) -> None:
+    def release(self, caller: Caller, kind: str, item_id: str, ip: str | None) -> None:
         access.require(caller, access.DELETE)
         for _attempt in range(ATTEMPTS):
-            meta = self._visible_session(session_id)
+            meta = self._visible(kind, item_id)
             if not meta.on_hold:
                 break
             current = self._generations.current()
@@ -177,16 +185,16 @@ class PurgeService:
             except ConditionFailed:
                 continue
             # audit expiry walked past it while it was held: let it walk again from there
-            self._repo.rewind_audit(keys.SESSION, current, f"{meta.started_at}#")
+            self._repo.rewind_audit(kind, current, f"{meta.started_at}#")
             break
         else:
-            raise Unavailable("the session is changing, retry")
-        self._log.record_done(caller, actions.RELEASE, actions.session_target(session_id), ip)
+            raise Unavailable(f"the {_what(kind)} is changing, retry")
+        self._log.record_done(caller, actions.RELEASE, _target(kind, item_id), ip)
 
-    def _visible_session(self, session_id: str) -> Session:
-        meta = self._generations.visible(keys.SESSION, session_id)
-        if not isinstance(meta, Session):
-            raise NotFound("session not found")
+    def _visible(self, kind: str, item_id: str) -> Meta:
+        meta = self._generations.visible(kind, item_id)
+        if meta is None or (kind == keys.SESSION and not isinstance(meta, Session)):
+            raise NotFound(f"{_what(kind)} not found")
         return meta
 
     # ================================================================ the worker

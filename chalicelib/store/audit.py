@@ -2,6 +2,11 @@
 
 Every record is kept as compact JSON text (input events: zlib-compressed JSON) inside its item, so DynamoDB's
 Decimal never touches `elapsed`: what the gateway sent (12.734, 300000) is what it reads back, type included.
+
+Every batch is counted against its session's cap before any of it is written (docs/audit-records.md): commands
+and input events in the session's TOTALS item, file events in the file session's `eventCount`. The count and the
+batch's first record (or, for file events, its batch marker) are one transaction, so a retried batch, which finds
+its first record already there, is counted once; a batch the cap refuses writes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +19,18 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.model.audit import CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.sessions import Cursor
 from chalicelib.store import keys, records
-from chalicelib.store.dynamo import ConditionFailed, batch_write, query_items, retrying_conflicts, transact
+from chalicelib.store.dynamo import (
+    ConditionFailed,
+    Entry,
+    batch_write,
+    plain,
+    query_items,
+    retrying_conflicts,
+    transact,
+    walk_page,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -26,6 +41,15 @@ Item = dict[str, Any]
 # 400 KB item limit. A 10,000-event flush is two items.
 EVENTS_PER_ITEM = 5_000
 _MAX_UNPROCESSED_ROUNDS = 8
+
+
+class OverLimit(Exception):
+    """The batch would take its session past `limit` records of its kind; nothing of it was written."""
+
+    def __init__(self, stored: int, limit: int) -> None:
+        super().__init__(f"{stored} stored, limit {limit}")
+        self.stored = stored
+        self.limit = limit
 
 
 def compact(value: Any) -> str:
@@ -55,25 +79,76 @@ def _doc_items(pk: str, kind: str, docs: Sequence[tuple[str, dict[str, Any]]]) -
     return [{"PK": pk, "SK": sk, "kind": kind, "doc": compact(doc)} for sk, doc in docs]
 
 
+def _capped_add(table_name: str, key: dict[str, str], counter: str, count: int, limit: int,
+                exists: bool = False) -> Entry:
+    """An Update entry adding `count` to `counter` on condition that it stays within `limit` (the item as it was
+    comes back when the condition fails, to tell how many are stored)."""
+    condition = "(attribute_not_exists(#n) OR #n <= :room)"
+    return {"Update": {
+        "TableName": table_name, "Key": key, "UpdateExpression": "ADD #n :n",
+        "ConditionExpression": ("attribute_exists(PK) AND " if exists else "") + condition,
+        "ExpressionAttributeNames": {"#n": counter},
+        "ExpressionAttributeValues": {":n": count, ":room": limit - count},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }}
+
+
+def _reserve(table: Table, first: Entry, add: Entry, counter: str, count: int, limit: int) -> Item | None:
+    """Count a batch (`add`) together with its first write (`first`, conditional on being new), atomically.
+    None when counted now; the item `first` found when the batch was counted before (a retry). OverLimit when it
+    would pass `limit`: nothing is written then."""
+    if count > limit:
+        raise OverLimit(0, limit)
+    try:
+        transact(table, [first, add], retry_conflicts=True)
+        return None
+    except ConditionFailed as failed:
+        if failed.failed and failed.failed[0]:
+            return (failed.old_items[0] if failed.old_items else None) or {}
+        old = failed.old_items[1] if len(failed.old_items) > 1 else None
+        if old is None and "attribute_exists" in str(add["Update"]["ConditionExpression"]):
+            raise  # the record itself is gone (purged or deleted meanwhile)
+        raise OverLimit(int(plain((old or {}).get(counter, 0))), limit) from None
+
+
 class AuditRepository:
     """Commands and packed input events, in their session's partition."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord]) -> None:
-        write_all(self._table, _doc_items(keys.session_pk(session_id), "command", [
+    def _put_counted(self, session_id: str, items: list[Item], counter: str, count: int, limit: int) -> None:
+        pk = keys.session_pk(session_id)
+        first: Entry = {"Put": {"TableName": self._table.name, "Item": items[0],
+                                "ConditionExpression": "attribute_not_exists(PK)"}}
+        totals = {"PK": pk, "SK": keys.AUDIT_TOTALS}
+        _reserve(self._table, first, _capped_add(self._table.name, totals, counter, count, limit), counter, count,
+                 limit)
+        write_all(self._table, items[1:])  # a retry rewrites them onto the same keys
+
+    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord], limit: int) -> None:
+        """Store a batch of commands, counted against `limit` (OverLimit: nothing stored)."""
+        items = _doc_items(keys.session_pk(session_id), "command", [
             (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
-        ]))
+        ])
+        self._put_counted(session_id, items, "commands", len(items), limit)
 
-    def commands(self, session_id: str) -> list[CommandRecord]:
-        """Every command of the session, ordered by elapsed (the sort key's order)."""
-        found = query_prefix(self._table, keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
-        return [records.command(str(item["doc"])) for item in found]
+    def commands(self, session_id: str) -> Iterator[CommandRecord]:
+        """Every command of the session, ordered by elapsed (the sort key's order), read page after page."""
+        for item in query_prefix(self._table, keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc"):
+            yield records.command(str(item["doc"]))
 
-    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent]) -> None:
-        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item."""
+    def commands_page(self, session_id: str, limit: int,
+                      start_key: Cursor | None) -> tuple[list[CommandRecord], Cursor | None]:
+        """Up to `limit` commands after `start_key`; where the next page starts (None: this is the last)."""
+        query = _prefix_query(keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
+        items, more, _ = walk_page(self._table, query, limit, 0, start_key)
+        next_key = {"PK": items[-1]["PK"], "SK": items[-1]["SK"]} if more and items else None
+        return [records.command(str(item["doc"])) for item in items], next_key
+
+    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent], limit: int) -> None:
+        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item, counted against `limit`."""
         pk = keys.session_pk(session_id)
         items = []
         for part, start in enumerate(range(0, len(events), EVENTS_PER_ITEM)):
@@ -85,14 +160,21 @@ class AuditRepository:
                 "count": len(chunk),
                 "packed": pack_events(chunk),
             })
-        write_all(self._table, items)
+        self._put_counted(session_id, items, "events", len(events), limit)
 
-    def events(self, session_id: str) -> list[InputEvent]:
-        """Every input event of the session, pack after pack (each pack sorted; packs by their first elapsed)."""
-        found: list[InputEvent] = []
-        for item in query_prefix(self._table, keys.session_pk(session_id), keys.EVENTS_PREFIX, "packed"):
-            found.extend(unpack_events(bytes(item["packed"])))
-        return found
+    def event_packs(self, session_id: str, from_sk: str | None = None) -> Iterator[tuple[str, list[InputEvent]]]:
+        """Every pack of the session (from the one keyed `from_sk` on), in key order (by first elapsed): its
+        key and its events (sorted). Read page after page, one pack unpacked at a time."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :end",
+            "ExpressionAttributeValues": {":pk": keys.session_pk(session_id),
+                                          ":from": from_sk or keys.EVENTS_PREFIX,
+                                          ":end": _prefix_end(keys.EVENTS_PREFIX)},
+            "ProjectionExpression": "#s, #p",
+            "ExpressionAttributeNames": {"#s": "SK", "#p": "packed"},
+        }
+        for item in query_items(self._table, query):
+            yield str(item["SK"]), unpack_events(bytes(item["packed"]))
 
 
 class FileEventRepository:
@@ -101,37 +183,29 @@ class FileEventRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
+    def reserve(self, session_id: str, batch: str, count: int, received_at: str, limit: int) -> str:
+        """Count the batch in the session's eventCount once (its BATCH marker), within `limit` (OverLimit: not
+        counted, nothing written). The batch's arrival time: now's, or its first arrival's when counted before
+        (a retry keeps its keys). NotFound-like ConditionFailed when the file session is gone."""
+        pk = keys.file_session_pk(session_id)
+        marker: Entry = {"Put": {
+            "TableName": self._table.name,
+            "Item": {"PK": pk, "SK": keys.file_batch_sk(batch), "kind": "fileBatch", "count": count,
+                     "receivedAt": received_at},
+            "ConditionExpression": "attribute_not_exists(PK)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}
+        add = _capped_add(self._table.name, {"PK": pk, "SK": keys.META}, "eventCount", count, limit, exists=True)
+        before = _reserve(self._table, marker, add, "eventCount", count, limit)
+        if before is None:
+            return received_at
+        return str(before.get("receivedAt") or received_at)  # markers written before this change have none
+
     def put_events(self, session_id: str, batch: str, events: Sequence[FileEventRecord]) -> None:
         write_all(self._table, _doc_items(keys.file_session_pk(session_id), "fileEvent", [
-            (keys.file_event_sk(batch, index), records.file_event_doc(event)) for index, event in enumerate(events)
+            (keys.file_event_sk(event.timestamp, event.received_at, batch, index), records.file_event_doc(event))
+            for index, event in enumerate(events)
         ]))
-
-    def count_batch(self, session_id: str, batch: str, count: int) -> bool:
-        """Add `count` to the session's eventCount once per batch; False when this batch was counted before."""
-        pk = keys.file_session_pk(session_id)
-        transaction: Any = [
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {"PK": pk, "SK": keys.file_batch_sk(batch), "kind": "fileBatch", "count": count},
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": {"PK": pk, "SK": keys.META},
-                    "UpdateExpression": "ADD eventCount :n",
-                    "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeValues": {":n": count},
-                }
-            },
-        ]
-        try:
-            transact(self._table, transaction, retry_conflicts=True)
-        except ConditionFailed:
-            return False
-        return True
 
     def move_end(self, session_id: str, ended_at: str) -> None:
         """Set endedAt to `ended_at` unless it is already later (batches may arrive out of order)."""
@@ -143,18 +217,54 @@ class FileEventRepository:
                 ExpressionAttributeValues={":t": ended_at},
             ))
 
-    def events(self, session_id: str) -> list[FileEventRecord]:
-        """Every file event of the session, in key order (callers order them by time)."""
-        return [records.file_event(str(item["doc"]))
-                for item in query_prefix(self._table, keys.file_session_pk(session_id), keys.FILE_EVENT_PREFIX, "doc")]
+    def events(self, session_id: str, after: tuple[str, str, str] | None = None) -> Iterator[FileEventRecord]:
+        """The file session's events in time order (timestamp, arrival, id), after the event `after` names (its
+        timestamp, arrival and id) when given, read page after page."""
+        start = _event_key(after) if after is not None else keys.TIMED_FILE_EVENT_PREFIX
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :end",
+            "ExpressionAttributeValues": {":pk": keys.file_session_pk(session_id), ":from": start,
+                                          ":end": _prefix_end(keys.TIMED_FILE_EVENT_PREFIX)},
+            "ProjectionExpression": "#s, #d",
+            "ExpressionAttributeNames": {"#s": "SK", "#d": "doc"},
+        }
+        for item in query_items(self._table, query):
+            if item["SK"] != start:
+                yield records.file_event(str(item["doc"]))
+
+    def legacy_events(self, session_id: str) -> list[FileEventRecord]:
+        """Events stored before file events were kept in time order, in key (batch) order; callers sort them."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :from AND :end",
+            "ExpressionAttributeValues": {":pk": keys.file_session_pk(session_id), ":from": keys.FILE_EVENT_PREFIX,
+                                          ":end": keys.LEGACY_FILE_EVENTS_END},
+            "ProjectionExpression": "#d",
+            "ExpressionAttributeNames": {"#d": "doc"},
+        }
+        return [records.file_event(str(item["doc"])) for item in query_items(self._table, query)]
+
+
+def _event_key(order: tuple[str, str, str]) -> str:
+    """The sort key a file event has (or would have) in time order, from its timestamp, arrival and id
+    (evt_<batch><n%04d>)."""
+    timestamp, received_at, event_id = order
+    return keys.file_event_sk(timestamp, received_at, event_id[4:-4], int(event_id[-4:]))
+
+
+def _prefix_end(prefix: str) -> str:
+    """A key above every key that starts with `prefix` (its last character moved on by one)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _prefix_query(pk: str, prefix: str, attribute: str) -> dict[str, Any]:
+    return {
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
+        "ProjectionExpression": "#pk, #sk, #a",
+        "ExpressionAttributeNames": {"#pk": "PK", "#sk": "SK", "#a": attribute},
+    }
 
 
 def query_prefix(table: Table, pk: str, prefix: str, attribute: str) -> Iterator[Item]:
     """Every item of partition `pk` whose SK starts with `prefix`, in SK order, page after page."""
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": pk, ":prefix": prefix},
-        "ProjectionExpression": "#a",
-        "ExpressionAttributeNames": {"#a": attribute},
-    }
-    return query_items(table, kwargs)
+    return query_items(table, _prefix_query(pk, prefix, attribute))

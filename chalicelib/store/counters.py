@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 COUNTER_NAMES = ("sessions", "recordings", "fileSessions", "bytes")
-GENERATION_COUNTERS = ("sessions", "recordings", "fileSessions", "heldSessions")
+GENERATION_COUNTERS = ("sessions", "recordings", "fileSessions", "heldSessions", "heldFileSessions")
 
 
 def counter_update(table_name: str, deltas: Mapping[str, int], shard: int | None = None,

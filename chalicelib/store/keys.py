@@ -7,18 +7,20 @@
 |                      |                 |                | (each + `@<gen>` from generation 1 on)       |
 | command (SSH)        | SESSION#<id>    | CMD#<elapsed>#<batch>#<n>                                     |
 | input events, packed | SESSION#<id>    | EVENTS#<first elapsed>#<batch>#<part> (<= 5,000 events)       |
+| audit totals         | SESSION#<id>    | TOTALS (commands, events: what the session holds)             |
 | file session         | FILES#<id>      | META           | as sessions, with FILES for SESSION          |
-| file event           | FILES#<id>      | EVENT#<batch>#<n> (read back in timestamp order)              |
+| file event           | FILES#<id>      | EVENT#t<timestamp>#<receivedAt>#<batch>#<n> (time order)      |
+|   (before: legacy)   | FILES#<id>      | EVENT#<batch>#<n> (still read, sorted on reading)             |
 | file batch marker    | FILES#<id>      | BATCH#<batch> (the batch is counted in eventCount)            |
 | connection           | CONNECTION#<id> | META           |                                              |
 | recording settings   | SETTINGS        | RECORDING      |                                              |
 | totals (sharded)     | STATS#<00..15>  | META           | (bytes: the storage total)                   |
 | generation totals    | STATS#<00..15>  | GEN#<gen>      | (sessions, recordings, fileSessions, held)   |
 | purge generation     | SETTINGS        | GENERATION#<00..15> (16 copies of `gen`, changed together)    |
-| legal hold           | HOLDS           | SESSION#<id>   |                                              |
+| legal hold           | HOLDS           | SESSION#<id> / FILES#<id> (of a held session / file session)  |
 | background job       | JOBS            | PURGE#<gen%08d> / DELETE#<SESSION|FILES>#<id>                 |
 | sweep state          | SETTINGS        | RETENTION / RECONCILE                                         |
-| access-log entry     | ACCESS          | <at ISO>#<random>                                             |
+| access-log entry     | ACCESS#<00..15> | <at ISO>#<random> (before sharding: PK ACCESS, still read)    |
 | retained recording   | SESSION#<id>    | RETAIN         | GSI2 RECORDINGS / <startedAt>#<id>           |
 | live recording       | SESSION#<id>    | REC            | (none: written by every chunk, so unindexed) |
 | sweep marker         | SESSION#<id>    | OPEN           | GSI2 OPEN#RECORDING / <due ISO>#<id>         |
@@ -57,6 +59,11 @@ RECORDING_SETTINGS_SK = "RECORDING"
 COMMAND_PREFIX = "CMD#"
 EVENTS_PREFIX = "EVENTS#"
 FILE_EVENT_PREFIX = "EVENT#"
+# file events in time order: `EVENT#t<timestamp>#<receivedAt>#<batch>#<n>`; before that (still read) they were
+# `EVENT#<batch>#<n>`, whose hex digits all sort below "g" (and "t")
+TIMED_FILE_EVENT_PREFIX = "EVENT#t"
+LEGACY_FILE_EVENTS_END = "EVENT#g"
+AUDIT_TOTALS = "TOTALS"  # SESSION#<id> / TOTALS: the commands and input events the session holds (its caps)
 FILE_BATCH_PREFIX = "BATCH#"
 REC = "REC"
 OPEN = "OPEN"
@@ -65,7 +72,8 @@ OPEN_PK = "OPEN#RECORDING"
 GENERATION_PREFIX = "GENERATION#"
 HOLDS_PK = "HOLDS"
 JOBS_PK = "JOBS"
-ACCESS_PK = "ACCESS"
+ACCESS_PK = "ACCESS"  # the access log's one partition before it was sharded: still read, no longer written
+ACCESS_SHARDS = 16
 RETAIN = "RETAIN"
 RETAIN_PK = "RECORDINGS"
 RETENTION_STATE_SK = "RETENTION"
@@ -163,7 +171,13 @@ def events_sk(first_elapsed_key: str, batch: str, part: int) -> str:
     return f"{EVENTS_PREFIX}{first_elapsed_key}#{batch}#{part:02d}"
 
 
-def file_event_sk(batch: str, index: int) -> str:
+def file_event_sk(timestamp: str, received_at: str, batch: str, index: int) -> str:
+    """Sorts as (timestamp, receivedAt, id) does: both times are fixed-width ISO, the id is evt_<batch><n>."""
+    return f"{TIMED_FILE_EVENT_PREFIX}{timestamp}#{received_at}#{batch}#{index:04d}"
+
+
+def legacy_file_event_sk(batch: str, index: int) -> str:
+    """The key file events had before they were kept in time order (still read)."""
     return f"{FILE_EVENT_PREFIX}{batch}#{index:04d}"
 
 
@@ -171,8 +185,8 @@ def file_batch_sk(batch: str) -> str:
     return f"{FILE_BATCH_PREFIX}{batch}"
 
 
-def hold_sk(session_id: str) -> str:
-    return f"{SESSION}#{session_id}"
+def hold_sk(kind: str, item_id: str) -> str:
+    return f"{kind}#{item_id}"
 
 
 def purge_job_sk(gen: int) -> str:
@@ -181,6 +195,11 @@ def purge_job_sk(gen: int) -> str:
 
 def delete_job_sk(kind: str, item_id: str) -> str:
     return f"DELETE#{kind}#{item_id}"
+
+
+def access_pk(shard: int) -> str:
+    # one partition per shard: every playback writes an entry, and a partition takes ~1,000 writes a second
+    return f"{ACCESS_PK}#{shard:02d}"
 
 
 def access_sk(at: str, entry_id: str) -> str:

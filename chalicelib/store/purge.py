@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.model.purge import Cursor, Job, Remains
 from chalicelib.model.recording import PURGED
-from chalicelib.model.sessions import Meta, Session
+from chalicelib.model.sessions import FileSession, Meta, Session
 from chalicelib.store import generations as generation
 from chalicelib.store import keys, records
 from chalicelib.store.counters import counter_update
@@ -55,6 +55,15 @@ def _pk(kind: str, item_id: str) -> str:
     return f"{kind}#{item_id}"
 
 
+def kind_of(meta: Meta) -> str:
+    return keys.FILES if isinstance(meta, FileSession) else keys.SESSION
+
+
+def _held_counter(kind: str) -> str:
+    # held file sessions are counted apart: a purge answers how many sessions and file sessions it deleted
+    return "heldFileSessions" if kind == keys.FILES else "heldSessions"
+
+
 def _has_rec(meta: Meta) -> bool:
     """The session has a live recording item (REC): its META tracks a recording state."""
     return isinstance(meta, Session) and meta.recording_state is not None
@@ -80,19 +89,21 @@ class PurgeRepository:
                                                                                    "Item": job}}])
 
     # ---- holds -------------------------------------------------------------------------------------------
-    def held_sessions(self) -> list[Session]:
-        """The sessions the hold items name (whatever their generation; a released one may still be read)."""
-        ids = [str(item["id"]) for item in self._query_all(keys.HOLDS_PK)]
-        if not ids:
+    def held(self) -> list[Meta]:
+        """The sessions and file sessions the hold items name (whatever their generation; a released one may still
+        be read). A hold item's SK is `<kind>#<id>`."""
+        pks = [str(item["SK"]) for item in self._query_all(keys.HOLDS_PK)]
+        if not pks:
             return []
-        return [records.session(item) for item in self._get_metas([keys.session_pk(i) for i in ids])]
+        return [records.meta(item) for item in self._get_metas(pks)]
 
-    def hold(self, meta: Session, gen: int, by: str, at: str) -> None:
-        """Put the session on hold in its generation; ConditionFailed if it is held, deleted, or a purge closed
-        its generation meanwhile."""
+    def hold(self, meta: Meta, gen: int, by: str, at: str) -> None:
+        """Put the session (or file session) on hold in its generation; ConditionFailed if it is held, deleted, or
+        a purge closed its generation meanwhile."""
+        kind = kind_of(meta)
         self._transact([
             {"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": _pk(kind, meta.id), "SK": keys.META},
                 "UpdateExpression": "SET onHold = :true, heldAt = :at, heldBy = :by",
                 "ConditionExpression": f"attribute_exists(PK) AND {generation_condition(gen)} AND "
                                        f"{_NOT_HELD_OR_DELETED}",
@@ -101,39 +112,42 @@ class PurgeRepository:
             }},
             generation.check_entry(self._name, gen),
             {"Put": {"TableName": self._name, "Item": {
-                "PK": keys.HOLDS_PK, "SK": keys.hold_sk(meta.id), "kind": "hold", "id": meta.id,
+                "PK": keys.HOLDS_PK, "SK": keys.hold_sk(kind, meta.id), "kind": "hold", "id": meta.id,
                 "heldAt": at, "heldBy": by}}},
-            counter_update(self._name, {"heldSessions": 1}, gen=gen),
+            counter_update(self._name, {_held_counter(kind): 1}, gen=gen),
         ])
 
-    def release(self, meta: Session, gen: int) -> None:
+    def release(self, meta: Meta, gen: int) -> None:
+        kind = kind_of(meta)
         self._transact([
             {"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": _pk(kind, meta.id), "SK": keys.META},
                 "UpdateExpression": "REMOVE onHold, heldAt, heldBy",
                 "ConditionExpression": "onHold = :true AND " + generation_condition(gen),
                 "ExpressionAttributeNames": GENERATION_NAMES,
                 "ExpressionAttributeValues": {":true": True, ":gen": gen},
             }},
             generation.check_entry(self._name, gen),
-            {"Delete": {"TableName": self._name, "Key": {"PK": keys.HOLDS_PK, "SK": keys.hold_sk(meta.id)}}},
-            counter_update(self._name, {"heldSessions": -1}, gen=gen),
+            {"Delete": {"TableName": self._name, "Key": {"PK": keys.HOLDS_PK, "SK": keys.hold_sk(kind, meta.id)}}},
+            counter_update(self._name, {_held_counter(kind): -1}, gen=gen),
         ])
 
-    def move_held(self, metas: Sequence[Session], to_gen: int) -> int:
-        """Move held sessions of older generations into `to_gen` (list partitions, REC, counters); the number
-        moved. Sessions released or moved by someone else meanwhile are skipped."""
+    def move_held(self, metas: Sequence[Meta], to_gen: int) -> int:
+        """Move held sessions and file sessions of older generations into `to_gen` (list partitions, REC,
+        counters); the number moved. Those released or moved by someone else meanwhile are skipped."""
         # 2 items a session + 1 counter: at most 81 of a transaction's 100; the groups are independent, so
         # they go at once (a purge with 1,000 holds waits for ~4 rounds of transactions, not 25)
         return len(transact_each(self._table, metas, 40, lambda group: self._move_entries(group, to_gen),
                                  sleep=self._sleep, concurrent=True))
 
-    def _move_entries(self, metas: Sequence[Session], to_gen: int) -> list[Entry]:
+    def _move_entries(self, metas: Sequence[Meta], to_gen: int) -> list[Entry]:
         entries: list[Entry] = []
+        deltas: dict[str, int] = {}
         for meta in metas:
-            partitions = keys.list_partitions(keys.SESSION, meta.user_id, meta.protocol, to_gen)
+            kind = kind_of(meta)
+            partitions = keys.list_partitions(kind, meta.user_id, meta.protocol, to_gen)
             entries.append({"Update": {
-                "TableName": self._name, "Key": {"PK": keys.session_pk(meta.id), "SK": keys.META},
+                "TableName": self._name, "Key": {"PK": _pk(kind, meta.id), "SK": keys.META},
                 "UpdateExpression": "SET #gen = :to, GSI1PK = :p1, GSI2PK = :p2, GSI3PK = :p3",
                 "ConditionExpression": generation_condition(meta.gen) + " AND onHold = :true",
                 "ExpressionAttributeNames": GENERATION_NAMES,
@@ -147,10 +161,9 @@ class PurgeRepository:
                     "UpdateExpression": "SET #gen = :to", "ConditionExpression": "attribute_exists(PK)",
                     "ExpressionAttributeNames": GENERATION_NAMES, "ExpressionAttributeValues": {":to": to_gen},
                 }})
-        deltas = {"sessions": len(metas), "heldSessions": len(metas)}
-        recordings = sum(1 for meta in metas if meta.has_recording)
-        if recordings:
-            deltas["recordings"] = recordings
+            total = "fileSessions" if kind == keys.FILES else "sessions"
+            for name in (total, _held_counter(kind)) + (("recordings",) if meta.has_recording else ()):
+                deltas[name] = deltas.get(name, 0) + 1
         entries.append(counter_update(self._name, deltas, gen=to_gen))
         return entries
 

@@ -52,3 +52,40 @@ def test_commands_events_and_a_file_session_export_over_http(stack):
     assert row[-2:] == ["/srv/=cmd|' /C calc'!A0", '{"size":12700}']
     assert requests.post(f"{stack.base}/file-sessions/fs-http/events", data=b"\xff",
                          headers={**as_alice, "Content-Type": "application/json"}, timeout=10).status_code == 400
+
+
+def test_record_pages_over_http_give_what_the_whole_answer_gives(stack):
+    alice = make_token("alice")
+    as_alice = {"Authorization": f"Bearer {alice}"}
+    admin = {"Authorization": f"Bearer {make_token('admin', role='admin')}"}
+    assert requests.put(f"{stack.base}/settings/recording", json={"enabled": True}, headers=admin,
+                        timeout=10).status_code == 200
+    session_id = requests.post(f"{stack.base}/sessions", json={"protocol": "ssh", "connectionId": "web-1"},
+                               headers=as_alice, timeout=10).json()["sessionId"]
+    base = f"{stack.base}/sessions/{session_id}"
+    for n in range(2):
+        commands = [{"elapsed": i * 2 + n, "command": f"c{n}{i}"} for i in range(5)]
+        assert requests.post(f"{base}/commands", json=commands, headers=as_alice, timeout=10).status_code == 200
+        flush = [{"elapsed": i * 3 + n, "type": "key"} for i in range(4)]
+        assert requests.post(f"{base}/recording/events", json=flush, headers=as_alice, timeout=10).status_code == 200
+
+    for path, field in (("commands", "commands"), ("recording/events", "events")):
+        whole = requests.get(f"{base}/{path}", headers=as_alice, timeout=10)
+        assert whole.status_code == 200 and set(whole.json()) == {field}
+        paged, cursor = [], ""
+        while True:
+            page = requests.get(f"{base}/{path}", params={"limit": 3, "cursor": cursor}, timeout=10,
+                                cookies={"gatwy_token": alice})
+            assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+            paged += page.json()[field]
+            cursor = page.json()["nextCursor"]
+            if cursor is None:
+                break
+        assert paged == whole.json()[field]
+        assert requests.get(f"{base}/{path}", params={"cursor": "forged"}, headers=as_alice,
+                            timeout=10).status_code == 400
+    log = requests.get(f"{stack.base}/access-log", params={"limit": 100}, headers=admin, timeout=10).json()
+    reads = [e["action"] for e in log["entries"] if e["target"] == f"sessions/{session_id}"]
+    # each read is logged (the whole answer, then every page: 10 commands in 4 pages, 8 events in 3), refused
+    # ones are not
+    assert sorted(reads) == ["commands.read"] * 5 + ["events.read"] * 4

@@ -35,12 +35,17 @@ BACKFILL_RULES = ("a back-filled startedAt / endedAt must lie between AUDIT_RETE
                   "of the service's clock, endedAt not before startedAt, and a back-filled batch's events between "
                   "them: rules against the clock and across fields, which a schema cannot state (tests/api/"
                   "test_backfill.py checks what is accepted). So a schema-valid body may be a 400")
+RECORD_PAGES = ("a `cursor` is valid only as a `nextCursor` the service signed for that same session and kind of "
+                "record, which no schema can state. So a schema-valid query may be a 400")
 EXCUSED = {
     "POST /sessions": {positive_data_acceptance: BACKFILL_RULES},
     "POST /sessions/rdp-session": {positive_data_acceptance: BACKFILL_RULES},
     "POST /file-sessions/{session_id}/events": {positive_data_acceptance: BACKFILL_RULES},
     "GET /sessions": {positive_data_acceptance: LIST_RULES},
     "GET /file-sessions": {positive_data_acceptance: LIST_RULES},
+    "GET /sessions/{session_id}/commands": {positive_data_acceptance: RECORD_PAGES},
+    "GET /sessions/{session_id}/recording/events": {positive_data_acceptance: RECORD_PAGES},
+    "GET /file-sessions/{session_id}/events": {positive_data_acceptance: RECORD_PAGES},
     "GET /access-log": {positive_data_acceptance: "page * limit is capped as for GET /sessions: a rule across "
                                                   "parameters"},
 }
