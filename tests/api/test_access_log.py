@@ -9,6 +9,7 @@ from itertools import count
 
 from chalicelib.domain.access import Caller
 from chalicelib.domain.access_log import AccessLog
+from chalicelib.model.clock import Clock
 from chalicelib.store import keys
 from chalicelib.store.access_log import AccessLogRepository
 from tests.support.clients import make_token
@@ -28,7 +29,7 @@ def seeded_log(table, entries: int, legacy: int) -> list[str]:
                              "target": f"sessions/legacy-{n}"})
     ticks = count()
     log = AccessLog(AccessLogRepository(table),
-                    clock=lambda: START + timedelta(seconds=legacy + next(ticks) // 3),  # 3 entries a moment
+                    clock=Clock(lambda: START.timestamp() + legacy + next(ticks) // 3),  # 3 entries a moment
                     new_id=iter(f"{n:012x}" for n in range(entries)).__next__)
     who = Caller("admin", "admin", "admin", frozenset())
     for n in range(entries):
