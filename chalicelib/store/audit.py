@@ -13,9 +13,10 @@ import zlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.model.audit import CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.audit import AppendGuard, AppendRefusal, CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.recording import FINALIZING, RECORDING
 from chalicelib.store import keys, records
-from chalicelib.store.dynamo import ConditionFailed, batch_write, query_items, retrying_conflicts, transact
+from chalicelib.store.dynamo import ConditionFailed, Entry, batch_write, query_items, retrying_conflicts, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -26,6 +27,21 @@ Item = dict[str, Any]
 # 400 KB item limit. A 10,000-event flush is two items.
 EVENTS_PER_ITEM = 5_000
 _MAX_UNPROCESSED_ROUNDS = 8
+# a guarded append goes in transactions: DynamoDB takes 100 entries and 4 MB a transaction (the guards take 1 or 2
+# entries; the bytes are counted with room to spare for attribute names and DynamoDB's own overhead)
+TRANSACTION_ENTRIES = 100
+TRANSACTION_BYTES = 3_000_000
+
+
+ANYONE = AppendGuard()  # the service's append: the session exists and is not held
+
+
+class AppendRefused(Exception):
+    """A guarded append's condition did not hold when it was written: that transaction stored nothing."""
+
+    def __init__(self, reason: AppendRefusal) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 def compact(value: Any) -> str:
@@ -55,14 +71,83 @@ def _doc_items(pk: str, kind: str, docs: Sequence[tuple[str, dict[str, Any]]]) -
     return [{"PK": pk, "SK": sk, "kind": kind, "doc": compact(doc)} for sk, doc in docs]
 
 
+def guard_entries(table_name: str, session_id: str, guard: AppendGuard) -> list[Entry]:
+    """The ConditionCheck entries of `guard`: META (exists, not held, not deleted), and for an owner's write REC
+    (the owner's, open or finalized since `guard.finalized_since_ms`)."""
+    pk = keys.session_pk(session_id)
+    entries: list[Entry] = [{"ConditionCheck": {
+        "TableName": table_name, "Key": {"PK": pk, "SK": keys.META},
+        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(onHold) AND "
+                               "attribute_not_exists(deleted)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }}]
+    if guard.owner is not None:
+        entries.append({"ConditionCheck": {
+            "TableName": table_name, "Key": {"PK": pk, "SK": keys.REC},
+            "ConditionExpression": "#userId = :owner AND "
+                                   "(#state IN (:recording, :finalizing) OR #finalizeAt >= :since)",
+            "ExpressionAttributeNames": {"#userId": "userId", "#state": "state", "#finalizeAt": "finalizeAt"},
+            "ExpressionAttributeValues": {":owner": guard.owner, ":recording": RECORDING.value,
+                                          ":finalizing": FINALIZING.value, ":since": guard.finalized_since_ms},
+        }})
+    return entries
+
+
+def _refusal(failed: ConditionFailed) -> AppendRefusal:
+    """Which guard stopped a guarded append (the entries: META's check, then REC's, then the puts)."""
+    if failed.failed[:1] == [True]:
+        meta = failed.old_items[0] if failed.old_items else None
+        return AppendRefusal.HELD if meta is not None and meta.get("onHold") and not meta.get("deleted") \
+            else AppendRefusal.GONE
+    return AppendRefusal.ENDED
+
+
+def _size(item: Item) -> int:
+    """About what DynamoDB counts of an item: its names and values (strings as UTF-8, bytes as they are)."""
+    total = 0
+    for name, value in item.items():
+        total += len(name.encode()) + (len(value) if isinstance(value, bytes) else len(str(value).encode()))
+    return total
+
+
+def _groups(items: Sequence[Item], room: int) -> Iterator[list[Item]]:
+    """`items` in order, cut into groups of at most `room` items and TRANSACTION_BYTES."""
+    group: list[Item] = []
+    size = 0
+    for item in items:
+        item_size = _size(item)
+        if group and (len(group) == room or size + item_size > TRANSACTION_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += item_size
+    if group:
+        yield group
+
+
+def guarded_write(table: Table, session_id: str, guard: AppendGuard, items: Sequence[Item]) -> None:
+    """Put `items` into the session's partition, each transaction with `guard`'s checks, so nothing lands once
+    the session is held, deleted or (for its owner) ended; AppendRefused when a guard fails. A batch larger than
+    one transaction goes in several, in order: a hold landing between two of them stops the rest (what went
+    before it stays, stored before the hold), and the client's retry rewrites the same keys."""
+    guards = guard_entries(table.name, session_id, guard)
+    for group in _groups(items, TRANSACTION_ENTRIES - len(guards)):
+        try:
+            transact(table, [*guards, *({"Put": {"TableName": table.name, "Item": item}} for item in group)],
+                     retry_conflicts=True)
+        except ConditionFailed as failed:
+            raise AppendRefused(_refusal(failed)) from failed
+
+
 class AuditRepository:
     """Commands and packed input events, in their session's partition."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord]) -> None:
-        write_all(self._table, _doc_items(keys.session_pk(session_id), "command", [
+    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord],
+                     guard: AppendGuard = ANYONE) -> None:
+        guarded_write(self._table, session_id, guard, _doc_items(keys.session_pk(session_id), "command", [
             (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
         ]))
@@ -72,8 +157,10 @@ class AuditRepository:
         found = query_prefix(self._table, keys.session_pk(session_id), keys.COMMAND_PREFIX, "doc")
         return [records.command(str(item["doc"])) for item in found]
 
-    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent]) -> None:
-        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item."""
+    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent],
+                   guard: AppendGuard = ANYONE) -> None:
+        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item (a 10,000-event flush: two
+        items, one transaction)."""
         pk = keys.session_pk(session_id)
         items = []
         for part, start in enumerate(range(0, len(events), EVENTS_PER_ITEM)):
@@ -85,7 +172,7 @@ class AuditRepository:
                 "count": len(chunk),
                 "packed": pack_events(chunk),
             })
-        write_all(self._table, items)
+        guarded_write(self._table, session_id, guard, items)
 
     def events(self, session_id: str) -> list[InputEvent]:
         """Every input event of the session, pack after pack (each pack sorted; packs by their first elapsed)."""
