@@ -87,10 +87,10 @@ def test_the_audited_user_cannot_add_commands_to_their_finished_session_dated_be
 @pytest.mark.parametrize("protocol", ["ssh", "telnet"])
 def test_the_owner_of_a_terminal_session_may_not_write_its_cast_nor_finalize_it(rig, protocol):
     session_id = rig.start(protocol)
-    refused(rig.chunk(session_id, b'{"version": 2}\n', content_type="application/x-asciicast"), 403)
-    refused(rig.chunk(session_id, b"x", index=0), 403)
-    refused(rig.chunk(session_id, b""), 403)  # the keep-alive too
-    refused(rig.finalize(session_id), 403)
+    refused(rig.chunk(session_id, b'{"version": 2}\n', token=ALICE, content_type="application/x-asciicast"), 403)
+    refused(rig.chunk(session_id, b"x", index=0, token=ALICE), 403)
+    refused(rig.chunk(session_id, b"", token=ALICE), 403)  # the keep-alive too
+    refused(rig.finalize(session_id, token=ALICE), 403)
     refused(post_events(rig, session_id, ALICE), 403)
     assert rig.chunk(session_id, b"x", token=BOB).status_code == 404  # not bob's: it does not exist for him
     assert rig.session(session_id)["recordingState"] == "recording"
