@@ -95,8 +95,6 @@ class AuditService:
         access.require(caller, access.INGEST)
         if self._sessions.get(session_id) is None:
             raise NotFound("session not found")
-        if not commands:
-            return
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
         received = iso(self._clock())
         try:
@@ -115,8 +113,6 @@ class AuditService:
 
     def add_events(self, caller: Caller, session_id: str, events: Sequence[InputEvent]) -> None:
         guard = self._guard(caller, session_id)
-        if not events:
-            return
         batch = batch_digest([list(event) for event in events])
         try:
             self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of), guard)

@@ -129,9 +129,10 @@ def guarded_write(table: Table, session_id: str, guard: AppendGuard, items: Sequ
     """Put `items` into the session's partition, each transaction with `guard`'s checks, so nothing lands once
     the session is held, deleted or (for its owner) ended; AppendRefused when a guard fails. A batch larger than
     one transaction goes in several, in order: a hold landing between two of them stops the rest (what went
-    before it stays, stored before the hold), and the client's retry rewrites the same keys."""
+    before it stays, stored before the hold), and the client's retry rewrites the same keys. No items: the
+    guards are checked alone (an empty flush learns what a full one would)."""
     guards = guard_entries(table.name, session_id, guard)
-    for group in _groups(items, TRANSACTION_ENTRIES - len(guards)):
+    for group in list(_groups(items, TRANSACTION_ENTRIES - len(guards))) or [[]]:
         try:
             transact(table, [*guards, *({"Put": {"TableName": table.name, "Item": item}} for item in group)],
                      retry_conflicts=True)

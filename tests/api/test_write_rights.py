@@ -116,6 +116,7 @@ def test_the_owner_writes_a_browser_recording_while_it_is_open_and_within_the_gr
     ended = post_events(rig, session_id, ALICE)
     refused(ended, 409)
     assert ended.json.get("ended") is True
+    refused(rig.api.post(f"/sessions/{session_id}/recording/events", ALICE, []), 409)
     refused(rig.chunk(session_id, b"more"), 409)
     assert events_of(rig, session_id) == [{"elapsed": 2, "event_type": "key"}, {"elapsed": 9, "event_type": "click"}]
     # the gateway's service token may still add what it has (a late flush, an import)
@@ -149,6 +150,8 @@ def test_nothing_is_appended_to_a_held_session_by_anyone(rig):
         rig.chunk(session_id, b"owner"),
         rig.chunk(session_id, b"service", token=INGEST),
         rig.chunk(session_id, b""),  # a keep-alive: chunks are not accepted
+        post_commands(rig, session_id, INGEST, []),  # an empty flush learns what a full one would
+        rig.api.post(f"/sessions/{session_id}/recording/events", ALICE, []),
     ):
         refused(response, 409)
         assert response.json.get("onHold") is True
