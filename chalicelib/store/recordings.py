@@ -10,7 +10,9 @@ Items become the typed records of chalicelib/model/recording.py here, and only h
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -37,7 +39,7 @@ from chalicelib.model.recording import (
 from chalicelib.store import generations as generation
 from chalicelib.store import keys
 from chalicelib.store.counters import counter_update
-from chalicelib.store.dynamo import plain, translate
+from chalicelib.store.dynamo import CONFLICT_ATTEMPTS, is_conflict, plain, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -205,11 +207,21 @@ class _RecordingItems:
             raise translate(exc) from exc
         return True
 
-    def _transact(self, entries: Iterable[dict[str, Any]]) -> Failure | None:
+    def _transact(self, entries: Iterable[dict[str, Any]], retry_conflicts: bool = False) -> Failure | None:
+        """`retry_conflicts`: a transaction cancelled only because another one held an item (a chunk's commit
+        meeting an input-event flush's check of REC, or a hold on META) wrote nothing: try it again."""
         from boto3.dynamodb.types import TypeDeserializer
 
+        items = list(entries)
         try:
-            self._client.transact_write_items(TransactItems=list(entries))  # type: ignore[arg-type]
+            for attempt in range(CONFLICT_ATTEMPTS):
+                try:
+                    self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                    break
+                except Exception as exc:
+                    if not retry_conflicts or not is_conflict(exc) or attempt == CONFLICT_ATTEMPTS - 1:
+                        raise
+                time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311  (jitter, not secrecy)
         except Exception as exc:
             response = getattr(exc, "response", {}) or {}
             if response.get("Error", {}).get("Code") != "TransactionCanceledException":
@@ -349,7 +361,7 @@ class RecordingRepository(_RecordingItems):
         if segment.size:
             entries.append(counter_update(self._name, {"bytes": segment.size}))
         entries.append(not_held_check(self._name, session_id))  # last: _refusal reads it there
-        failure = self._transact(entries)
+        failure = self._transact(entries, retry_conflicts=True)
         return _refusal(failure, indexed=index is not None) if failure else None
 
     # ---- states -------------------------------------------------------------------------------------------
