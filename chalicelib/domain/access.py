@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Mapping, Protocol, TypeVar
 
 from chalicelib.errors import Forbidden, NotFound
@@ -49,10 +50,6 @@ def may_read(caller: Caller, record: Owned | Mapping[str, Any]) -> bool:
     return caller.has(VIEW_ANY) or _owner(record) == caller.user_id
 
 
-def may_write(caller: Caller, record: Owned | Mapping[str, Any]) -> bool:
-    return caller.has(INGEST) or _owner(record) == caller.user_id
-
-
 def readable(caller: Caller, record: Record | None, what: str = "session") -> Record:
     """The record, or 404 when it is missing or not the caller's to see (never revealing that it exists)."""
     if record is None or not may_read(caller, record):
@@ -60,11 +57,31 @@ def readable(caller: Caller, record: Record | None, what: str = "session") -> Re
     return record
 
 
-def writable(caller: Caller, record: Record | None, what: str = "session") -> Record:
-    """The record, or 404 when it is missing or the caller may not write into it (nor learn that it exists)."""
-    if record is None or not may_write(caller, record):
+# Write rights follow who really produces each record (docs/audit-records.md, "Who writes what"): the gateway's
+# server writes SSH/Telnet casts, commands and file events (sessions.ingest); the user's browser records RDP/VNC
+# (chunks, input events, finalize), so those also take the session's owner, while its recording is open.
+BROWSER_PROTOCOLS = frozenset({"rdp", "vnc"})
+
+
+class Writer(Enum):
+    """As whom a caller appends to a session: the service (any session, open or ended) or its owner (only
+    while the recording is open; the store's condition checks that with the write)."""
+
+    SERVICE = "service"
+    OWNER = "owner"
+
+
+def browser_writer(caller: Caller, owner: str, protocol: str, what: str = "session") -> Writer:
+    """Who writes a browser-made record (an RDP/VNC chunk, input events, finalize) into a session of `owner`:
+    sessions.ingest, or the owner of a browser-recorded session. 404 for anyone else (never revealing that the
+    session exists); 403 for the owner of a session the gateway's server records (SSH/Telnet)."""
+    if caller.has(INGEST):
+        return Writer.SERVICE
+    if owner != caller.user_id:
         raise NotFound(f"{what} not found")
-    return record
+    if protocol not in BROWSER_PROTOCOLS:
+        raise Forbidden(f"the gateway's server records {protocol} sessions: writing them needs {INGEST}")
+    return Writer.OWNER
 
 
 class NothingVisible(Exception):

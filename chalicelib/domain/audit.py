@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain import access
-from chalicelib.domain.access import Caller
+from chalicelib.domain.access import Caller, Writer
 from chalicelib.domain.sessions import (
     GENERATION_ATTEMPTS,
     NO_BACKFILL,
@@ -26,10 +26,10 @@ from chalicelib.domain.sessions import (
     owner_for_write,
 )
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unavailable
-from chalicelib.model.audit import CommandRecord, Elapsed, FileEventRecord, InputEvent
+from chalicelib.model.audit import AppendGuard, AppendRefusal, CommandRecord, Elapsed, FileEventRecord, InputEvent
 from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.sessions import Cursor, FileSession, ListQuery, Page, Session
-from chalicelib.store.audit import AuditRepository, FileEventRepository, OverLimit
+from chalicelib.store.audit import AppendRefused, AuditRepository, FileEventRepository, OverLimit
 from chalicelib.store.dynamo import ConditionFailed
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
@@ -84,26 +84,46 @@ def batch_digest(content: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def refused(refusal: AppendRefusal, what: str = "session") -> Exception:
+    """The answer to an append a session's state refused (docs/audit-records.md, "Who writes what")."""
+    if refusal == AppendRefusal.HELD:
+        return Conflict(f"the {what} is on legal hold: nothing may be added to it", onHold=True)
+    if refusal == AppendRefusal.ENDED:
+        return Conflict(f"the {what} has ended: its owner may add nothing more to it", ended=True)
+    return NotFound(f"{what} not found")
+
+
 class AuditService:
     """SSH commands and RDP input events of a session created by POST /sessions."""
 
     def __init__(self, sessions: SessionRepository[Session], records: AuditRepository,
-                 clock: Clock = SYSTEM_CLOCK, limits: AuditLimits | None = None) -> None:
+                 clock: Clock = SYSTEM_CLOCK, limits: AuditLimits | None = None,
+                 finalize_grace_seconds: float = 0) -> None:
         self._sessions = sessions
         self._records = records
         self._clock = clock
         self.limits = limits or AuditLimits()
+        self._grace_ms = int(finalize_grace_seconds * 1000)
 
-    def _writable(self, caller: Caller, session_id: str) -> None:
-        access.writable(caller, self._sessions.get(session_id))
+    def _guard(self, caller: Caller, session_id: str) -> AppendGuard:
+        """The guard of a browser-made append (input events): any session for the service; for the owner of an
+        RDP/VNC session, its recording while open or within the finalize grace period (checked with the write)."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise NotFound("session not found")
+        if access.browser_writer(caller, session.user_id, session.protocol) == Writer.SERVICE:
+            return AppendGuard()
+        now_ms = self._clock.now_ms()
+        return AppendGuard(owner=caller.user_id, finalized_since_ms=now_ms - self._grace_ms)
 
     def _readable(self, caller: Caller, session_id: str) -> None:
         access.readable(caller, self._sessions.get(session_id))
 
     def add_commands(self, caller: Caller, session_id: str, commands: Sequence[Command]) -> None:
-        self._writable(caller, session_id)
-        if not commands:
-            return
+        """The gateway's SSH proxy logs commands: sessions.ingest only (403 before anything is looked up)."""
+        access.require(caller, access.INGEST)
+        if self._sessions.get(session_id) is None:
+            raise NotFound("session not found")
         batch = batch_digest([[c.elapsed, c.command, c.output_preview, c.timestamp] for c in commands])
         received = self._clock.iso_now()
         try:
@@ -115,6 +135,8 @@ class AuditService:
             ], self.limits.commands)
         except OverLimit as over:
             raise _full("session's commands", over) from None
+        except AppendRefused as refusal:
+            raise refused(refusal.reason) from None
 
     def commands(self, caller: Caller, session_id: str) -> Iterator[CommandRecord]:
         """Every command by elapsed, read as it is consumed (the rights are checked at once)."""
@@ -127,14 +149,15 @@ class AuditService:
         return self._records.commands_page(session_id, limit, cursor)
 
     def add_events(self, caller: Caller, session_id: str, events: Sequence[InputEvent]) -> None:
-        self._writable(caller, session_id)
-        if not events:
-            return
+        guard = self._guard(caller, session_id)
         batch = batch_digest([list(event) for event in events])
         try:
-            self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of), self.limits.input_events)
+            self._records.put_events(session_id, batch, sorted(events, key=_elapsed_of), self.limits.input_events,
+                                     guard)
         except OverLimit as over:
             raise _full("session's input events", over) from None
+        except AppendRefused as refusal:
+            raise refused(refusal.reason) from None
 
     def events(self, caller: Caller, session_id: str) -> Iterator[InputEvent]:
         """Every input event, in elapsed order (equal elapsed: the order they were sent in), read as consumed:
@@ -222,6 +245,10 @@ class FileSessionService:
         return self._sessions.current_generation()
 
     def add_events(self, caller: Caller, session_id: str, batch: FileBatch) -> None:
+        """The gateway's file browsers log file events: sessions.ingest only (403 before anything is looked up).
+        A file session's owner is fixed by the batch that created it: a batch naming another owner is 409 and
+        stores nothing (else one user's activity could land in a file session another user reads)."""
+        access.require(caller, access.INGEST)
         now = self._clock.utc()
         backfill = checked_backfill(caller, batch.backfill, now, self._retention_days)
         received = iso(now)
@@ -230,7 +257,9 @@ class FileSessionService:
         session = self._sessions.get(session_id)
         if session is None:  # the first batch creates it: startedAt dates it (later batches' startedAt is unused)
             session = self._create(caller, session_id, batch, backfill.started_at or min(times))
-        access.writable(caller, session, "file session")
+        owner = owner_for_write(caller, batch.on_behalf)
+        if owner.user_id != session.user_id:
+            raise Conflict("this file session belongs to another user: a batch cannot give it a new owner")
         digest = batch_digest([[e.action, e.path, e.detail, e.timestamp] for e in batch.events])
         # counted (and its arrival time kept) before anything is stored: a batch past the limit stores nothing,
         # and a retry, counted once, takes its first arrival's time, so its events land on the same keys

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 Elapsed = int | float  # seconds since the session started, as the gateway sent it (type included)
@@ -46,3 +47,22 @@ class AccessEntry:
     target: str
     ip: str | None = None
     detail: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AppendGuard:
+    """What must still hold when records are appended to a session, checked by DynamoDB in the very transaction
+    that writes them (so a hold or an end landing after the rights check still stops the write): the session
+    exists and is not on hold; and for the owner's own write (`owner` set), the recording is the owner's and is
+    open, or finalize was asked at or after `finalized_since_ms` (its grace period)."""
+
+    owner: str | None = None
+    finalized_since_ms: int = 0
+
+
+class AppendRefusal(StrEnum):
+    """Why a guarded append stored nothing."""
+
+    GONE = "gone"  # the session is missing or deleted
+    HELD = "held"  # on legal hold
+    ENDED = "ended"  # the owner's recording is no longer open

@@ -147,6 +147,7 @@ class CommitRefusal:
     recording: Recording | None  # REC as it was (None when it does not exist or its condition held)
     chunk_failed: bool  # the CHUNK item of this index exists already
     chunk: StoredChunk | None
+    held: bool = False  # the session is on legal hold (META's check failed)
 
 
 class UploadedPart(NamedTuple):

@@ -16,9 +16,11 @@ import json
 import time
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.model.audit import CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.audit import AppendGuard, AppendRefusal, CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.recording import FINALIZING, RECORDING
 from chalicelib.model.sessions import Cursor
 from chalicelib.store import keys, records
 from chalicelib.store.dynamo import (
@@ -41,6 +43,21 @@ Item = dict[str, Any]
 # 400 KB item limit. A 10,000-event flush is two items.
 EVENTS_PER_ITEM = 5_000
 _MAX_UNPROCESSED_ROUNDS = 8
+# a guarded append goes in transactions: DynamoDB takes 100 entries and 4 MB a transaction (the guards take 1 or 2
+# entries; the bytes are counted with room to spare for attribute names and DynamoDB's own overhead)
+TRANSACTION_ENTRIES = 100
+TRANSACTION_BYTES = 3_000_000
+
+
+ANYONE = AppendGuard()  # the service's append: the session exists and is not held
+
+
+class AppendRefused(Exception):
+    """A guarded append's condition did not hold when it was written: that transaction stored nothing."""
+
+    def __init__(self, reason: AppendRefusal) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 class OverLimit(Exception):
@@ -111,28 +128,126 @@ def _reserve(table: Table, first: Entry, add: Entry, counter: str, count: int, l
         raise OverLimit(int(plain((old or {}).get(counter, 0))), limit) from None
 
 
+def guard_entries(table_name: str, session_id: str, guard: AppendGuard) -> list[Entry]:
+    """The ConditionCheck entries of `guard`: META (exists, not held, not deleted), and for an owner's write REC
+    (the owner's, open or finalized since `guard.finalized_since_ms`)."""
+    pk = keys.session_pk(session_id)
+    entries: list[Entry] = [{"ConditionCheck": {
+        "TableName": table_name, "Key": {"PK": pk, "SK": keys.META},
+        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(onHold) AND "
+                               "attribute_not_exists(deleted)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }}]
+    if guard.owner is not None:
+        entries.append({"ConditionCheck": {
+            "TableName": table_name, "Key": {"PK": pk, "SK": keys.REC},
+            "ConditionExpression": "#userId = :owner AND "
+                                   "(#state IN (:recording, :finalizing) OR #finalizeAt >= :since)",
+            "ExpressionAttributeNames": {"#userId": "userId", "#state": "state", "#finalizeAt": "finalizeAt"},
+            "ExpressionAttributeValues": {":owner": guard.owner, ":recording": RECORDING.value,
+                                          ":finalizing": FINALIZING.value, ":since": guard.finalized_since_ms},
+        }})
+    return entries
+
+
+def _refusal(failed: ConditionFailed) -> AppendRefusal:
+    """Which guard stopped a guarded append (the entries: META's check, then REC's, then the puts)."""
+    if failed.failed[:1] == [True]:
+        meta = failed.old_items[0] if failed.old_items else None
+        return AppendRefusal.HELD if meta is not None and meta.get("onHold") and not meta.get("deleted") \
+            else AppendRefusal.GONE
+    return AppendRefusal.ENDED
+
+
+def _size(item: Item) -> int:
+    """About what DynamoDB counts of an item: its names and values (strings as UTF-8, bytes as they are)."""
+    total = 0
+    for name, value in item.items():
+        total += len(name.encode()) + (len(value) if isinstance(value, bytes) else len(str(value).encode()))
+    return total
+
+
+def _groups(items: Sequence[Item], room: int) -> Iterator[list[Item]]:
+    """`items` in order, cut into groups of at most `room` items and TRANSACTION_BYTES."""
+    group: list[Item] = []
+    size = 0
+    for item in items:
+        item_size = _size(item)
+        if group and (len(group) == room or size + item_size > TRANSACTION_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += item_size
+    if group:
+        yield group
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A batch's count against its session's cap: `counter` of the TOTALS item gains `count`, within `limit`."""
+
+    counter: str
+    count: int
+    limit: int
+
+
+def guarded_write(table: Table, session_id: str, guard: AppendGuard, items: Sequence[Item],
+                  cap: Cap | None = None) -> None:
+    """Put `items` into the session's partition, each transaction with `guard`'s checks, so nothing lands once
+    the session is held, deleted or (for its owner) ended; AppendRefused when a guard fails. With a `cap`, the
+    first transaction also counts the batch, on conditions that its first item is new and the count stays within
+    the cap (OverLimit: nothing is written); a retry finds its first item there and is not counted again. A batch
+    larger than one transaction goes in several, in order: a hold landing between two of them stops the rest
+    (what went before it stays, stored before the hold), and the client's retry rewrites the same keys. No items:
+    the guards are checked alone (an empty flush learns what a full one would)."""
+    guards = guard_entries(table.name, session_id, guard)
+    rest = list(items)
+    if cap is not None and rest:
+        _counted_first(table, session_id, guards, rest[0], cap)
+        rest = rest[1:]
+        if not rest:
+            return
+    for group in list(_groups(rest, TRANSACTION_ENTRIES - len(guards))) or [[]]:
+        try:
+            transact(table, [*guards, *({"Put": {"TableName": table.name, "Item": item}} for item in group)],
+                     retry_conflicts=True)
+        except ConditionFailed as failed:
+            raise AppendRefused(_refusal(failed)) from failed
+
+
+def _counted_first(table: Table, session_id: str, guards: list[Entry], first: Item, cap: Cap) -> None:
+    """The guards, the batch's first item (if new) and its count, in one transaction."""
+    if cap.count > cap.limit:
+        raise OverLimit(0, cap.limit)
+    totals = {"PK": keys.session_pk(session_id), "SK": keys.AUDIT_TOTALS}
+    put: Entry = {"Put": {"TableName": table.name, "Item": first, "ConditionExpression": "attribute_not_exists(PK)"}}
+    try:
+        transact(table, [*guards, put, _capped_add(table.name, totals, cap.counter, cap.count, cap.limit)],
+                 retry_conflicts=True)
+    except ConditionFailed as failed:
+        checks = failed.failed + [False] * (len(guards) + 2 - len(failed.failed))
+        if any(checks[:len(guards)]):
+            raise AppendRefused(_refusal(failed)) from failed
+        if checks[len(guards)]:
+            return  # a retry: the batch was counted when its first item was stored
+        old = failed.old_items[len(guards) + 1] if len(failed.old_items) > len(guards) + 1 else None
+        raise OverLimit(int(plain((old or {}).get(cap.counter, 0))), cap.limit) from None
+
+
 class AuditRepository:
     """Commands and packed input events, in their session's partition."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def _put_counted(self, session_id: str, items: list[Item], counter: str, count: int, limit: int) -> None:
-        pk = keys.session_pk(session_id)
-        first: Entry = {"Put": {"TableName": self._table.name, "Item": items[0],
-                                "ConditionExpression": "attribute_not_exists(PK)"}}
-        totals = {"PK": pk, "SK": keys.AUDIT_TOTALS}
-        _reserve(self._table, first, _capped_add(self._table.name, totals, counter, count, limit), counter, count,
-                 limit)
-        write_all(self._table, items[1:])  # a retry rewrites them onto the same keys
-
-    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord], limit: int) -> None:
-        """Store a batch of commands, counted against `limit` (OverLimit: nothing stored)."""
+    def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord], limit: int,
+                     guard: AppendGuard = ANYONE) -> None:
+        """Store a batch of commands under `guard`, counted against `limit` (OverLimit: nothing stored)."""
         items = _doc_items(keys.session_pk(session_id), "command", [
             (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
         ])
-        self._put_counted(session_id, items, "commands", len(items), limit)
+        guarded_write(self._table, session_id, guard, items, Cap("commands", len(items), limit))
 
     def commands(self, session_id: str) -> Iterator[CommandRecord]:
         """Every command of the session, ordered by elapsed (the sort key's order), read page after page."""
@@ -147,8 +262,10 @@ class AuditRepository:
         next_key = {"PK": items[-1]["PK"], "SK": items[-1]["SK"]} if more and items else None
         return [records.command(str(item["doc"])) for item in items], next_key
 
-    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent], limit: int) -> None:
-        """Store a batch (sorted by elapsed) packed: EVENTS_PER_ITEM events an item, counted against `limit`."""
+    def put_events(self, session_id: str, batch: str, events: Sequence[InputEvent], limit: int,
+                   guard: AppendGuard = ANYONE) -> None:
+        """Store a batch (sorted by elapsed) packed under `guard`: EVENTS_PER_ITEM events an item (a 10,000-event
+        flush: two items), counted against `limit`."""
         pk = keys.session_pk(session_id)
         items = []
         for part, start in enumerate(range(0, len(events), EVENTS_PER_ITEM)):
@@ -160,7 +277,7 @@ class AuditRepository:
                 "count": len(chunk),
                 "packed": pack_events(chunk),
             })
-        self._put_counted(session_id, items, "events", len(events), limit)
+        guarded_write(self._table, session_id, guard, items, Cap("events", len(events), limit))
 
     def event_packs(self, session_id: str, from_sk: str | None = None) -> Iterator[tuple[str, list[InputEvent]]]:
         """Every pack of the session (from the one keyed `from_sk` on), in key order (by first elapsed): its

@@ -57,7 +57,7 @@ Item = dict[str, Any]
 _NAMES = {f"#{n}": n for n in (
     "state", "mode", "queue", "slots", "sealed", "staged", "bytes", "chunks", "parts", "partBytes", "uploadId",
     "lease", "rev", "lastCommitAt", "finalizeAt", "outcome", "missing", "userId", "id", "until", "gen",
-    "purgedFrom", "purgedAt", "key",
+    "purgedFrom", "purgedAt", "key", "protocol",
 )}
 
 
@@ -103,12 +103,21 @@ def _chunk(item: Item) -> StoredChunk:
 
 
 def _refusal(failure: Failure, indexed: bool) -> CommitRefusal:
-    """A cancelled commit (entries: REC, the CHUNK put when `indexed`, the byte counter)."""
+    """A cancelled commit (entries: REC, the CHUNK put when `indexed`, the byte counter, META's hold check)."""
     rec = failure.reasons[0]
     chunk_failed = indexed and len(failure.failed) > 1 and failure.failed[1]
     chunk = failure.reasons[1] if chunk_failed else None
     return CommitRefusal(recording_failed=failure.failed[0], recording=_recording(rec) if rec else None,
-                         chunk_failed=chunk_failed, chunk=_chunk(chunk) if chunk else None)
+                         chunk_failed=chunk_failed, chunk=_chunk(chunk) if chunk else None,
+                         held=failure.failed[-1])
+
+
+def not_held_check(table_name: str, session_id: str) -> dict[str, Any]:
+    """A TransactWriteItems entry that holds only while the session is not on legal hold: nothing is appended to
+    a held session, and a hold placed after a writer looked still stops its write."""
+    return {"ConditionCheck": {"TableName": table_name,
+                               "Key": {"PK": keys.session_pk(session_id), "SK": keys.META},
+                               "ConditionExpression": "attribute_not_exists(onHold)"}}
 
 
 # ---- items written whole ------------------------------------------------------------------------------------
@@ -144,7 +153,8 @@ def open_marker(session_id: str, due: str, task: Task = Task.OPEN) -> Item:
 
 
 def _commit_update(segment: Segment, index: int | None, now_ms: int, owner: str | None, cap: int,
-                   room: tuple[int, int] | None, max_ahead: int) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+                   room: tuple[int, int] | None, max_ahead: int,
+                   owner_protocols: Sequence[str] = ()) -> tuple[str, str, dict[str, str], dict[str, Any]]:
     """The REC update of a chunk's commit: (UpdateExpression, ConditionExpression, names, values)."""
     values: dict[str, Any] = {
         ":recording": RECORDING.value, ":finalizing": FINALIZING.value, ":n": segment.size, ":one": 1,
@@ -164,9 +174,11 @@ def _commit_update(segment: Segment, index: int | None, now_ms: int, owner: str 
         values[":floor"] = index - max_ahead
         update += ", #slots.#index = :slot"
         condition += " AND size(#slots) < :cap AND #sealed >= :floor"
-    if owner is not None:
-        condition += " AND #userId = :owner"
+    if owner is not None:  # the owner writes only the recordings its browser makes
+        condition += " AND #userId = :owner AND #protocol IN (" + ", ".join(
+            f":p{i}" for i in range(len(owner_protocols))) + ")"
         values[":owner"] = owner
+        values.update({f":p{i}": protocol for i, protocol in enumerate(owner_protocols)})
     if room is not None:
         condition += " AND ((#parts < :bigAfter AND #staged < :roomSmall) OR " \
                      "(#parts >= :bigAfter AND #staged < :roomBig))"
@@ -197,11 +209,13 @@ class _RecordingItems:
             ExpressionAttributeValues=values,
         ))
 
-    def _transact(self, entries: Iterable[dict[str, Any]]) -> Failure | None:
-        """One transaction, never retried here (a refusal is an answer the caller acts on: a commit re-reads REC);
-        the refusal's old items and which entries failed, or None when it was written."""
+    def _transact(self, entries: Iterable[dict[str, Any]], retry_conflicts: bool = False) -> Failure | None:
+        """One transaction: the refusal's old items and which entries failed, or None when it was written.
+        `retry_conflicts`: a transaction cancelled only because another one held an item (a chunk's commit
+        meeting an input-event flush's check of REC, or a hold on META) wrote nothing: try it again. Otherwise
+        never retried here (a refusal is an answer the caller acts on: a commit re-reads REC)."""
         try:
-            transact(self._table, list(entries), retry_conflicts=False)
+            transact(self._table, list(entries), retry_conflicts=retry_conflicts)
         except ConditionFailed as refused:
             return Failure(refused.old_items, refused.failed)
         return None
@@ -230,6 +244,11 @@ class RecordingRepository(_RecordingItems):
             return None
         item = found.get((pk, keys.REC))
         return _recording(item) if item else None
+
+    def held(self, session_id: str) -> bool:
+        """Whether the session is on legal hold (META's mark)."""
+        meta = self._get(keys.session_pk(session_id), keys.META)
+        return bool(meta and meta.get("onHold"))
 
     def visible_meta(self, session_id: str) -> Session | None:
         """The session, if the API may show it (not purged, not deleted)."""
@@ -284,13 +303,16 @@ class RecordingRepository(_RecordingItems):
         cap: int,
         room: tuple[int, int] | None,
         max_ahead: int,
+        owner_protocols: Sequence[str] = (),
     ) -> CommitRefusal | None:
-        """Append a committed chunk to REC and count its bytes, atomically. None on success.
+        """Append a committed chunk to REC and count its bytes, atomically, unless the session is on hold. None
+        on success. `owner`: the writer is that owner, who may write only a recording of `owner_protocols`.
 
         `room`: (bytes the staged total may hold before this chunk under the small and the big part size):
         when given, the commit fails instead of crossing the part size, so the caller compacts after it.
         """
-        update, condition, names, values = _commit_update(segment, index, now_ms, owner, cap, room, max_ahead)
+        update, condition, names, values = _commit_update(segment, index, now_ms, owner, cap, room, max_ahead,
+                                                          owner_protocols)
         entries: list[dict[str, Any]] = [{
             "Update": {
                 "TableName": self._name, "Key": {"PK": keys.session_pk(session_id), "SK": keys.REC},
@@ -311,7 +333,8 @@ class RecordingRepository(_RecordingItems):
             })
         if segment.size:
             entries.append(counter_update(self._name, {"bytes": segment.size}))
-        failure = self._transact(entries)
+        entries.append(not_held_check(self._name, session_id))  # last: _refusal reads it there
+        failure = self._transact(entries, retry_conflicts=True)
         return _refusal(failure, indexed=index is not None) if failure else None
 
     # ---- states -------------------------------------------------------------------------------------------

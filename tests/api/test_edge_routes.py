@@ -16,7 +16,9 @@ from tests.support.clients import make_token
 ALICE = make_token("alice")
 ADMIN = make_token("admin", role="admin")
 INGEST = make_token("gateway", role="service", permissions=["sessions.ingest"])
-FILE_BATCH = {"protocol": "sftp", "connectionId": "c-1", "events": [{"action": "upload", "path": "/a"}]}
+# alice's, as the gateway's file browser sends it (file events need sessions.ingest)
+FILE_BATCH = {"protocol": "sftp", "connectionId": "c-1", "userId": "alice", "username": "alice",
+              "events": [{"action": "upload", "path": "/a"}]}
 
 
 def started(api, token=ALICE, protocol="ssh"):
@@ -60,29 +62,30 @@ def test_finalize_refuses_text_plain_and_takes_the_recorders_bodiless_post(api, 
 
 @pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}])
 def test_a_cookie_only_change_from_another_site_is_403_and_stores_nothing(api, recording_on, headers):
-    session_id = started(api, ALICE)
+    # input events of alice's RDP session: what her browser's recorder posts with her cookie
+    session_id = started(api, ALICE, "rdp")
     cookie = {"Cookie": f"gatwy_token={ALICE}", **headers}
-    refused = api.post(f"/sessions/{session_id}/commands", None, [{"elapsed": 1, "command": "forged"}],
+    refused = api.post(f"/sessions/{session_id}/recording/events", None, [{"elapsed": 1, "type": "key"}],
                        headers=cookie)
     assert refused.status_code == 403 and refused.json["error"].startswith("a cookie-authenticated change")
-    assert api.get(f"/sessions/{session_id}/commands", ALICE).json["commands"] == []
+    assert api.get(f"/sessions/{session_id}/recording/events", ALICE).json["events"] == []
     # the same request with the bearer token (a page cannot add one to a forged request) is taken
-    assert api.post(f"/sessions/{session_id}/commands", ALICE, [{"elapsed": 1, "command": "ok"}],
+    assert api.post(f"/sessions/{session_id}/recording/events", ALICE, [{"elapsed": 1, "type": "click"}],
                     headers=headers).status_code == 200
     # reads with the cookie are not checked: the browser's same-origin policy keeps their answers from the site
-    assert api.get(f"/sessions/{session_id}/commands", None, headers=cookie).status_code == 200
+    assert api.get(f"/sessions/{session_id}/recording/events", None, headers=cookie).status_code == 200
 
 
 def test_lone_surrogates_are_stored_as_the_replacement_character(api, admin, recording_on):
     session_id = started(api, ALICE)
     raw = b'[{"elapsed": 1, "command": "ls \\ud800", "output_preview": "\\udfff cut"}]'
-    assert api.post(f"/sessions/{session_id}/commands", ALICE, raw).status_code == 200
+    assert api.post(f"/sessions/{session_id}/commands", INGEST, raw).status_code == 200  # the SSH proxy's
     command = api.get(f"/sessions/{session_id}/commands", ALICE).json["commands"][0]
     assert (command["command"], command["output_preview"]) == ("ls \ufffd", "\ufffd cut")
 
-    files = (b'{"protocol": "smb", "connectionId": "c-1", "events": [{"action": "rename", "path": "/a\\ud800",'
-             b' "detail": {"to": "/b\\udbff"}}]}')
-    assert api.post("/file-sessions/fs-sur/events", ALICE, files).status_code == 200
+    files = (b'{"protocol": "smb", "connectionId": "c-1", "userId": "alice", "events": [{"action": "rename", '
+             b'"path": "/a\\ud800", "detail": {"to": "/b\\udbff"}}]}')
+    assert api.post("/file-sessions/fs-sur/events", INGEST, files).status_code == 200
     event = api.get("/file-sessions/fs-sur/events", ALICE).json["events"][0]
     assert (event["path"], event["detail"]) == ("/a\ufffd", {"to": "/b\ufffd"})
 
@@ -102,7 +105,7 @@ def test_a_token_whose_user_id_is_too_long_is_401(api):
 
 def test_answers_of_token_routes_are_never_stored(api, admin, recording_on):
     session_id = started(api, ALICE)
-    assert api.post("/file-sessions/fs-cache/events", ALICE, FILE_BATCH).status_code == 200
+    assert api.post("/file-sessions/fs-cache/events", INGEST, FILE_BATCH).status_code == 200
     for path in (f"/sessions/{session_id}/commands", f"/sessions/{session_id}/recording/events",
                  "/file-sessions/fs-cache/events", "/file-sessions/fs-cache/export?format=json",
                  "/file-sessions/fs-cache/export?format=csv", "/access-log", "/sessions", "/file-sessions",
@@ -116,7 +119,7 @@ def test_answers_of_token_routes_are_never_stored(api, admin, recording_on):
 
 def test_csv_exports_quote_every_cell(api):
     batch = {**FILE_BATCH, "events": [{"action": "upload", "path": "x;=1+1", "detail": "12"}]}
-    assert api.post("/file-sessions/fs-csv/events", ALICE, batch).status_code == 200
+    assert api.post("/file-sessions/fs-csv/events", INGEST, batch).status_code == 200
     text = api.get("/file-sessions/fs-csv/export?format=csv", ALICE).body.decode()
     header, row = text.split("\r\n")[:2]
     assert header.startswith('"session_id","connection",')

@@ -27,6 +27,11 @@ def batch(*events, protocol="sftp", connection="files-1", **extra):
     return {"protocol": protocol, "connectionId": connection, "events": list(events), **extra}
 
 
+def as_alice(body):
+    """A batch the gateway's file browser sends for alice (file events need sessions.ingest)."""
+    return {**body, "userId": "alice", "username": "alice"}
+
+
 def post(api, token, session_id, body):
     return api.post(f"/file-sessions/{session_id}/events", token, body)
 
@@ -44,7 +49,7 @@ def test_first_batch_creates_and_counts_the_session_later_batches_move_it(api, a
     first = batch({"action": "browse", "path": "/var/www", "timestamp": "2024-01-01T00:00:00Z"},
                   {"action": "upload", "path": "/var/www/index.html", "detail": {"size": 12700},
                    "timestamp": "2024-01-01T00:05:00Z"})
-    assert post(api, ALICE, "fsess_1", first).json == {"ok": True}
+    assert post(api, INGEST, "fsess_1", as_alice(first)).json == {"ok": True}
     (row,) = api.get("/file-sessions", ALICE).json["sessions"]
     assert row == {"id": "fsess_1", "userId": "alice", "protocol": "sftp", "startedAt": "2024-01-01T00:00:00.000Z",
                    "endedAt": "2024-01-01T00:05:00.000Z", "connectionName": "Files Server", "username": "alice",
@@ -52,8 +57,8 @@ def test_first_batch_creates_and_counts_the_session_later_batches_move_it(api, a
     assert file_session_total() == 1
 
     later = batch({"action": "delete", "path": "/tmp/x", "detail": "12.4 KB", "timestamp": "2024-01-01T00:30:00Z"})
-    assert post(api, ALICE, "fsess_1", later).status_code == 200
-    assert post(api, ALICE, "fsess_1", later).status_code == 200  # a retry: stored and counted once
+    assert post(api, INGEST, "fsess_1", as_alice(later)).status_code == 200
+    assert post(api, INGEST, "fsess_1", as_alice(later)).status_code == 200  # a retry: stored and counted once
     listed = api.get("/file-sessions", ALICE).json
     assert listed["page"] == 1 and listed["limit"] == 25 and listed["nextCursor"] is None
     (row,) = listed["sessions"]
@@ -70,12 +75,13 @@ def test_first_batch_creates_and_counts_the_session_later_batches_move_it(api, a
     assert events[0]["id"].startswith("evt_") and events[2]["timestamp"] == "2024-01-01T00:30:00.000Z"
     # an earlier batch arriving late does not move endedAt back
     late = batch({"action": "mkdir", "path": "/a", "timestamp": "2024-01-01T00:10:00Z"})
-    assert post(api, ALICE, "fsess_1", late).status_code == 200
+    assert post(api, INGEST, "fsess_1", as_alice(late)).status_code == 200
     assert api.get("/file-sessions", ALICE).json["sessions"][0]["endedAt"] == "2024-01-01T00:30:00.000Z"
 
 
 def test_events_without_timestamps_take_the_arrival_time_and_keep_their_order(api):
-    response = post(api, ALICE, "fs-3", batch(*({"action": "download", "path": f"/f{i}"} for i in range(30))))
+    downloads = batch(*({"action": "download", "path": f"/f{i}"} for i in range(30)))
+    response = post(api, INGEST, "fs-3", as_alice(downloads))
     assert response.status_code == 200
     events = api.get("/file-sessions/fs-3/events", ALICE).json["events"]
     assert [e["path"] for e in events] == [f"/f{i}" for i in range(30)]
@@ -89,26 +95,28 @@ def test_ingest_names_the_owner_others_cannot_write_or_read(api, table):
     assert post(api, INGEST, "fs-a", on_behalf).status_code == 200
     (row,) = api.get("/file-sessions", ALICE).json["sessions"]
     assert (row["userId"], row["username"], row["protocol"]) == ("alice", "Alice A.", "smb")
-    # a userId in the body is ignored without sessions.ingest
-    assert post(api, BOB, "fs-b", batch({"action": "browse", "path": "/"}, userId="alice")).status_code == 200
-    assert [s["id"] for s in api.get("/file-sessions", BOB).json["sessions"]] == ["fs-b"]
+    # the gateway's file browsers write file events: without sessions.ingest nothing is created, whatever it names
+    assert post(api, BOB, "fs-b", batch({"action": "browse", "path": "/"}, userId="alice")).status_code == 403
+    assert post(api, BOB, "fs-b", batch({"action": "browse", "path": "/"})).status_code == 403
+    assert api.get("/file-sessions", BOB).json["sessions"] == []
 
     before = stored(table, "fs-a")
-    assert post(api, BOB, "fs-a", batch({"action": "delete", "path": "/evil"})).status_code == 404
+    assert post(api, BOB, "fs-a", batch({"action": "delete", "path": "/evil"})).status_code == 403
+    assert post(api, ALICE, "fs-a", batch({"action": "mkdir", "path": "/mine"})).status_code == 403  # owner too
     assert stored(table, "fs-a") == before
-    assert post(api, ALICE, "fs-a", batch({"action": "mkdir", "path": "/new"})).status_code == 200  # owner
+    assert post(api, INGEST, "fs-a", as_alice(batch({"action": "mkdir", "path": "/new"}))).status_code == 200
     assert api.get("/file-sessions/fs-a/events", BOB).status_code == 404
     assert api.get("/file-sessions/fs-a/export", BOB).status_code == 404
     assert api.get("/file-sessions/fs-a/events", INGEST).status_code == 404
     assert len(api.get("/file-sessions/fs-a/events", VIEWER).json["events"]) == 2
     assert api.get("/file-sessions/nope/events", VIEWER).status_code == 404
-    assert sorted(s["id"] for s in api.get("/file-sessions", VIEWER).json["sessions"]) == ["fs-a", "fs-b"]
+    assert sorted(s["id"] for s in api.get("/file-sessions", VIEWER).json["sessions"]) == ["fs-a"]
 
 
 def test_list_filters_and_pages_like_sessions(api):
     for index, protocol in enumerate(("sftp", "ftp", "smb", "sftp")):
         event = {"action": "browse", "path": "/", "timestamp": f"2024-01-0{index + 1}T00:00:00Z"}
-        assert post(api, ALICE, f"fs-{index}", batch(event, protocol=protocol)).status_code == 200
+        assert post(api, INGEST, f"fs-{index}", as_alice(batch(event, protocol=protocol))).status_code == 200
     assert [s["id"] for s in api.get("/file-sessions?protocol=sftp", ALICE).json["sessions"]] == ["fs-3", "fs-0"]
     assert api.get("/file-sessions?protocol=rdp", ALICE).status_code == 400
     assert [s["id"] for s in api.get("/file-sessions?from=2024-01-02&to=2024-01-03", VIEWER).json["sessions"]] == [
@@ -152,7 +160,7 @@ def test_malformed_file_batches_are_400_and_create_nothing(api, table):
     wrong_type = api.post("/file-sessions/fs-bad/events", ALICE, json.dumps(batch({"action": "browse", "path": "/"})),
                           content_type="text/plain")
     assert wrong_type.status_code == 415
-    assert post(api, ALICE, "bad id!", batch({"action": "browse", "path": "/"})).status_code == 400
+    assert post(api, INGEST, "bad id!", as_alice(batch({"action": "browse", "path": "/"}))).status_code == 400
     assert stored(table, "fs-bad") == []
     assert api.get("/file-sessions", ALICE).json["sessions"] == []
     assert file_session_total() == 0
@@ -166,7 +174,7 @@ def test_csv_export_quotes_and_neutralises_formulas(api):
     events = [{"action": "rename", "path": path, "detail": {"to": "/b", "size": 12.5},
                "timestamp": "2024-01-01T00:00:00Z"} for path in NASTY]
     events.append({"action": "upload", "path": "/x", "detail": "=1+1"})
-    assert post(api, ALICE, "-fs", batch(*events, username="ignored")).status_code == 200
+    assert post(api, INGEST, "-fs", as_alice(batch(*events))).status_code == 200
     response = api.get("/file-sessions/-fs/export?format=csv", ALICE)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -190,7 +198,7 @@ def test_csv_export_quotes_and_neutralises_formulas(api):
 
 def test_json_export_is_a_download_of_the_session_and_its_events(api):
     chmod = batch({"action": "chmod", "path": "/x", "detail": {"mode": "0755"}})
-    assert post(api, ALICE, "fs-j", chmod).status_code == 200
+    assert post(api, INGEST, "fs-j", as_alice(chmod)).status_code == 200
     for query in ("", "?format=json"):
         response = api.get(f"/file-sessions/fs-j/export{query}", ALICE)
         assert response.status_code == 200
@@ -223,7 +231,7 @@ def fetch_presigned(url):
 
 def test_large_answers_redirect_to_a_presigned_copy(api, recording_on, small_answers):
     events = [{"action": "upload", "path": f"/data/{i:04d}.bin", "detail": {"size": i}} for i in range(100)]
-    assert post(api, ALICE, "fs-big", batch(*events)).status_code == 200
+    assert post(api, INGEST, "fs-big", as_alice(batch(*events))).status_code == 200
 
     export = api.get("/file-sessions/fs-big/export?format=csv", ALICE)
     assert export.status_code == 302 and export.headers["Cache-Control"] == "no-store"

@@ -86,11 +86,12 @@ def test_json_needs_its_content_type_and_finalize_refuses_text_plain(stack, reco
 def test_a_cookie_only_change_from_another_site_is_403(stack, recording, where):
     user = make_token(USER)
     session_id = start(stack, {"Authorization": f"Bearer {user}"}).json()["sessionId"]
-    forged = requests.post(f"{stack.base}/sessions/{session_id}/commands", json=[{"elapsed": 1, "command": "x"}],
-                           headers={**cookie(user), **where}, timeout=10)
+    # input events of the user's own RDP session, which their browser's recorder posts with the cookie
+    forged = requests.post(f"{stack.base}/sessions/{session_id}/recording/events", timeout=10,
+                           json=[{"elapsed": 1, "type": "key"}], headers={**cookie(user), **where})
     assert forged.status_code == 403 and "error" in forged.json(), forged.text
-    listed = requests.get(f"{stack.base}/sessions/{session_id}/commands", headers=cookie(user), timeout=10)
-    assert listed.status_code == 200 and listed.json()["commands"] == []
+    listed = requests.get(f"{stack.base}/sessions/{session_id}/recording/events", headers=cookie(user), timeout=10)
+    assert listed.status_code == 200 and listed.json()["events"] == []
     assert requests.post(f"{stack.base}/sessions/rdp-session", json={"connectionId": "edge-c1"},
                          headers={**cookie(user), **where}, timeout=10).status_code == 403
     # the gateway's own origin (PLAYBACK_ORIGINS) is this site's

@@ -8,6 +8,7 @@ to it is fuzzed with no change here. Bounded and deterministic (derandomized Hyp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 
 from tests.support import hostile
 from tests.support.clients import ROOT, make_token
+from tests.support.sessions import start_session_http
 
 DOC = ROOT / "docs" / "openapi.yaml"
 SCHEMA = hostile.load_schema(DOC)
@@ -78,9 +80,10 @@ def fuzzer(stack) -> Iterator[Fuzzer]:
         created = _json(requests.post(f"{stack.base}/sessions", json={"protocol": "ssh", "connectionId": "fuzz-c1"},
                                       headers=headers, timeout=10))
         file_session = f"fuzz-files-{caller}"
-        _json(requests.post(f"{stack.base}/file-sessions/{file_session}/events", headers=headers, timeout=10,
-                            json={"protocol": "sftp", "connectionId": "fuzz-c1",
-                                  "events": [{"action": "browse", "path": "/"}]}))
+        # the caller's file session, written as the gateway's file browser does: its service token (the admin's)
+        _json(requests.post(f"{stack.base}/file-sessions/{file_session}/events", headers=admin, timeout=10,
+                            json={"protocol": "sftp", "connectionId": "fuzz-c1", "userId": f"fuzz-{caller}",
+                                  "username": f"fuzz-{caller}", "events": [{"action": "browse", "path": "/"}]}))
         records[caller] = {"session": created["sessionId"], "file_session": file_session, "connection": "fuzz-c1"}
     try:
         yield Fuzzer(tokens, records)
@@ -140,6 +143,71 @@ def test_fuzz_cross_site_cookie_changes(stack, fuzzer, operation):
         additional_checks=[refused_as_cross_site],
     )
     assert sent >= 1
+
+
+# The write rules (docs/audit-records.md, "Who writes what"), fuzzed: every valid request a rule refuses gets its
+# status. A session the rule is about is made for these tests alone (the fuzzing above purges as the admin).
+BY_LABEL = {operation.label: operation for operation in OPERATIONS}
+COMMANDS = "POST /sessions/{session_id}/commands"
+EVENTS = "POST /sessions/{session_id}/recording/events"
+CHUNK = "POST /sessions/{session_id}/recording/chunk"
+
+
+@dataclass(frozen=True)
+class WriteRules:
+    finished: str  # the fuzz user's RDP session, finalized and past finalize's grace
+    held: str  # an RDP session on legal hold
+
+
+@pytest.fixture(scope="module")
+def write_rules(stack, fuzzer) -> WriteRules:
+    admin = {"Authorization": f"Bearer {fuzzer.tokens['admin']}"}
+    user = {"Authorization": f"Bearer {fuzzer.tokens['user']}"}
+    _json(requests.put(f"{stack.base}/settings/recording", json={"enabled": True}, headers=admin, timeout=10))
+    finished = start_session_http(stack.base, user, None, "fuzz-c1", path="/sessions/rdp-session")
+    assert _json(requests.post(f"{stack.base}/sessions/{finished}/recording/finalize", headers=user,
+                               timeout=30))["recordingState"] == "complete"
+    time.sleep(1.5)  # past the stack's FINALIZE_GRACE_SECONDS (1: tests/support/stack.py)
+    held = start_session_http(stack.base, admin, None, "fuzz-c1", path="/sessions/rdp-session")
+    _json(requests.put(f"{stack.base}/sessions/{held}/hold", headers=admin, timeout=10))
+    return WriteRules(finished, held)
+
+
+def answers(status: int, session_id: str | None = None):
+    """A Schemathesis check: the answer is `status` (for cases aimed at `session_id` alone, when given)."""
+
+    def check(ctx, response, case) -> None:
+        if session_id is not None and (case.path_parameters or {}).get("session_id") != session_id:
+            return
+        if response.status_code != status:
+            raise AssertionError(f"{case.method} {case.formatted_path} answered {response.status_code}, "
+                                 f"not {status}: {response.text[:200]}")
+
+    return check
+
+
+def fuzz_rule(stack, token: str, label: str, session_id: str, status: int, aimed: bool) -> int:
+    return hostile.fuzz(
+        hostile.schema_operation(SCHEMA, BY_LABEL[label]), stack.base, token=token, mode=GenerationMode.POSITIVE,
+        max_examples=10, known_path_values={"session_id": session_id},
+        additional_checks=[answers(status, session_id if aimed else None)],
+    )
+
+
+def test_fuzz_a_user_token_writing_commands_is_403(stack, fuzzer, write_rules):
+    # into the user's own session or any other: refused before anything is looked up
+    for session_id in (fuzzer.records["user"]["session"], write_rules.finished):
+        assert fuzz_rule(stack, fuzzer.tokens["user"], COMMANDS, session_id, 403, aimed=False) >= 1
+
+
+@pytest.mark.parametrize("label", [EVENTS, CHUNK])
+def test_fuzz_a_finished_sessions_append_by_its_owner_is_409(stack, fuzzer, write_rules, label):
+    assert fuzz_rule(stack, fuzzer.tokens["user"], label, write_rules.finished, 409, aimed=True) >= 1
+
+
+@pytest.mark.parametrize("label", [COMMANDS, EVENTS, CHUNK])
+def test_fuzz_a_held_sessions_append_is_409(stack, fuzzer, write_rules, label):
+    assert fuzz_rule(stack, fuzzer.tokens["admin"], label, write_rules.held, 409, aimed=True) >= 1
 
 
 def test_every_excused_check_names_a_documented_operation():

@@ -249,11 +249,12 @@ def test_s3_on_another_endpoint_gets_the_bucket_and_the_recordings_while_dynamod
         session_id = requests.post(f"{stack.base}/sessions", json={"protocol": "ssh", "connectionId": "web"},
                                    headers={"Authorization": f"Bearer {ALICE}"}, timeout=10).json()["sessionId"]
         cast = b'{"version": 2, "width": 80, "height": 24}\n[0.5, "o", "hello\\r\\n"]\n'
+        # the SSH proxy writes the cast, with the gateway's service token
         assert requests.post(f"{stack.base}/sessions/{session_id}/recording/chunk", data=cast, timeout=10,
-                             headers={"Authorization": f"Bearer {ALICE}",
+                             headers={"Authorization": f"Bearer {ADMIN}",
                                       "Content-Type": "application/x-asciicast"}).status_code == 200
         assert requests.post(f"{stack.base}/sessions/{session_id}/recording/finalize", timeout=30,
-                             headers={"Authorization": f"Bearer {ALICE}"}).status_code == 200
+                             headers={"Authorization": f"Bearer {ADMIN}"}).status_code == 200
 
         stored = _client("s3", external).get_object(Bucket="session-audit-http", Key=f"recordings/{session_id}.cast")
         assert stored["Body"].read() == cast

@@ -18,11 +18,12 @@ ADMIN = make_token("admin", role="admin")
 ALICE = make_token("alice")
 
 
-def post_chunks(stack, session_id: str, data: bytes, cuts: list[int], content_type: str) -> None:
+def post_chunks(stack, session_id: str, data: bytes, cuts: list[int], content_type: str, token: str = ALICE) -> None:
+    """The recording's chunks, as alice's browser (RDP) or the gateway's SSH proxy (`token` ADMIN) sends them."""
     bounds = [0, *cuts, len(data)]
     for start, end in itertools.pairwise(bounds):
         response = requests.post(f"{stack.base}/sessions/{session_id}/recording/chunk", data=data[start:end],
-                                 headers={"Authorization": f"Bearer {ALICE}", "Content-Type": content_type},
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
                                  timeout=30)
         assert response.status_code == 200, response.text
 
@@ -92,9 +93,9 @@ def test_a_cast_plays_back_as_text(stack):
     lines = [b'{"version": 2, "width": 80, "height": 24, "timestamp": 1700000000, "title": "web"}\n']
     lines += [f'[{i * 0.25:.2f}, "o", "line {i} \\u00e9\\r\\n"]\n'.encode() for i in range(200)]
     cast = b"".join(lines)
-    post_chunks(stack, session_id, cast, [10, 500, 501, 4000], "application/x-asciicast")
+    post_chunks(stack, session_id, cast, [10, 500, 501, 4000], "application/x-asciicast", token=ADMIN)
     assert requests.post(f"{stack.base}/sessions/{session_id}/recording/finalize",
-                         headers={"Authorization": f"Bearer {ALICE}"}, timeout=30).status_code == 200
+                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30).status_code == 200
     played = requests.get(f"{stack.base}/sessions/{session_id}/recording", cookies={"gatwy_token": ALICE},
                           timeout=10)
     assert played.status_code == 200

@@ -10,6 +10,7 @@ permission (sessions.view_any, sessions.delete, settings.manage, sessions.ingest
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,10 @@ BLIND = Expect(200, reveals=False)
 # 404 and the owner's recording untouched (a refused write must not have happened anyway)
 UNTOUCHED = Expect(404, reveals=False)
 PLAYS = Expect(302, reveals=True)  # redirected to the owner's bytes
+# refused by the write rules (docs/audit-records.md, "Who writes what"), and nothing stored
+FORBIDDEN = Expect(403, reveals=False)  # the records' producer is another (a user token writing commands)
+REFUSED = Expect(409, reveals=False)  # the session is on hold, or ended for its owner
+ENDED_WAIT = 0.3  # longer than the matrix's finalize grace
 
 
 def expect(authenticated: Expect | int, **cells: Expect | int) -> dict[str, Expect | int]:
@@ -80,6 +85,26 @@ class World:
         assert sent.status_code == 200, sent.body
         return self
 
+    def in_rdp(self) -> World:
+        """The cell acts on a new RDP session of the owner's instead (the owner's browser records RDP/VNC)."""
+        started = self.api.post("/sessions/rdp-session", ADMIN,
+                                {"connectionId": self.connection_id, "userId": OWNER, "username": OWNER})
+        assert started.status_code == 200 and started.json["sessionId"], started.body
+        self.session_id = started.json["sessionId"]
+        return self
+
+    def held(self) -> World:
+        """The session on legal hold: nothing is appended to it, by anyone."""
+        assert self.api.put(f"/sessions/{self.session_id}/hold", ADMIN, content_type=None).status_code == 200
+        return self
+
+    def ended(self) -> World:
+        """The recording finalized and finalize's grace period over: its owner appends nothing more. (The matrix
+        runs with a grace of 0.05 s: test_authorization_matrix.py's quick_finalize.)"""
+        self.finalize()
+        time.sleep(ENDED_WAIT)
+        return self
+
     def new_file_session(self) -> str:
         """An id no file session has yet (the first batch into it creates it)."""
         self.file_session_id = "fs-new-" + self.session_id
@@ -92,8 +117,10 @@ class World:
         return self.api.get(f"/sessions/{self.session_id}/recording/events", ADMIN).json["events"]
 
     def stored_file_paths(self) -> list[str]:
-        found = self.api.get(f"/file-sessions/{self.file_session_id}/events", ADMIN).json["events"]
-        return [e["path"] for e in found]
+        response = self.api.get(f"/file-sessions/{self.file_session_id}/events", ADMIN)
+        if response.status_code == 404:  # a refused first batch created nothing
+            return []
+        return [e["path"] for e in response.json["events"]]
 
     def file_session_owner(self) -> str:
         return self.api.get(f"/file-sessions/{self.file_session_id}/export", ADMIN).json["session"]["userId"]
@@ -196,6 +223,7 @@ def stored_file_event(response: Any, world: World) -> bool:
 def file_session_created_for_owner(response: Any, world: World) -> bool:
     return stored_file_event(response, world) and world.file_session_owner() == OWNER
 
+
 def stored_chunk(response: Any, world: World) -> bool:
     return world.recorded_bytes() == NEW_CHUNK
 
@@ -249,18 +277,39 @@ ROWS: list[Row] = [
     Row("PUT", "/connections/{connection_id}",
         lambda w: Call("PUT", f"/connections/{w.connection_id}", {"name": "matrix", "recordingEnabled": True}),
         expect(403, manage=200)),
-    # audit records (docs/audit-records.md): reading needs ownership or view_any, writing ownership or ingest
+    # audit records (docs/audit-records.md, "Who writes what"): reading needs ownership or view_any; writing
+    # follows who produces the record: commands and file events the gateway's server (ingest), input events the
+    # owner's browser too, while its recording is open; a held session takes nothing from anyone
     Row("POST", "/sessions/{session_id}/commands",
         lambda w: Call("POST", f"/sessions/{w.session_id}/commands", [NEW_COMMAND]),
-        expect(404, owner=SEES, ingest=SEES), reveals=stored_command,
-        note="view_any reads but cannot append; 404 for the rest: never reveal that a session exists"),
+        expect(FORBIDDEN, ingest=SEES), reveals=stored_command,
+        note="the SSH proxy logs commands: a user token is 403, its own session included"),
+    Row("POST", "/sessions/{session_id}/commands",
+        lambda w: Call("POST", f"/sessions/{w.ended().session_id}/commands", [NEW_COMMAND]),
+        expect(FORBIDDEN, ingest=SEES), reveals=stored_command, case="a finished session",
+        note="the gateway's server may still add what it has (a late flush, an import)"),
+    Row("POST", "/sessions/{session_id}/commands",
+        lambda w: Call("POST", f"/sessions/{w.held().session_id}/commands", [NEW_COMMAND]),
+        expect(FORBIDDEN, ingest=REFUSED), reveals=stored_command, case="a held session"),
     Row("GET", "/sessions/{session_id}/commands",
         lambda w: Call("GET", f"/sessions/{w.with_audit_records().session_id}/commands"),
         expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_commands,
         note="ingest writes but cannot read someone else's records"),
     Row("POST", "/sessions/{session_id}/recording/events",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().session_id}/recording/events", [NEW_INPUT_EVENT]),
+        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=stored_input_event, case="an open RDP session",
+        note="the owner's browser sends them; 404 for the rest: never reveal that a session exists"),
+    Row("POST", "/sessions/{session_id}/recording/events",
         lambda w: Call("POST", f"/sessions/{w.session_id}/recording/events", [NEW_INPUT_EVENT]),
-        expect(404, owner=SEES, ingest=SEES), reveals=stored_input_event),
+        expect(UNTOUCHED, owner=FORBIDDEN, ingest=SEES), reveals=stored_input_event, case="an SSH session",
+        note="no browser records an SSH session: the gateway's server alone writes into it"),
+    Row("POST", "/sessions/{session_id}/recording/events",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().ended().session_id}/recording/events", [NEW_INPUT_EVENT]),
+        expect(UNTOUCHED, owner=REFUSED, ingest=SEES), reveals=stored_input_event, case="a finished RDP session",
+        note="once the recording closed (and finalize's grace passed) its owner adds nothing"),
+    Row("POST", "/sessions/{session_id}/recording/events",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().held().session_id}/recording/events", [NEW_INPUT_EVENT]),
+        expect(UNTOUCHED, owner=REFUSED, ingest=REFUSED), reveals=stored_input_event, case="a held RDP session"),
     Row("GET", "/sessions/{session_id}/recording/events",
         lambda w: Call("GET", f"/sessions/{w.with_audit_records().session_id}/recording/events"),
         expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_input_events),
@@ -269,13 +318,18 @@ ROWS: list[Row] = [
     Row("POST", "/file-sessions/{session_id}/events",
         lambda w: Call("POST", f"/file-sessions/{w.with_file_session().file_session_id}/events",
                        {**FILE_BATCH, "events": [NEW_FILE_EVENT]}),
-        expect(404, owner=SEES, ingest=SEES), reveals=stored_file_event, case="the owner's file session",
-        note="a later batch into another user's file session is 404 without ingest"),
+        expect(FORBIDDEN, ingest=SEES), reveals=stored_file_event, case="the owner's file session",
+        note="the gateway's file browsers log file events: a user token is 403, its own file session included"),
     Row("POST", "/file-sessions/{session_id}/events",
         lambda w: Call("POST", f"/file-sessions/{w.new_file_session()}/events",
                        {**FILE_BATCH, "events": [NEW_FILE_EVENT]}),
-        expect(BLIND, owner=SEES, ingest=SEES), reveals=file_session_created_for_owner, case="a new id",
-        note="the first batch creates the file session as the caller's; only ingest may name its owner"),
+        expect(FORBIDDEN, ingest=SEES), reveals=file_session_created_for_owner, case="a new id",
+        note="the first batch creates the file session, for the user it names; a user token creates none"),
+    Row("POST", "/file-sessions/{session_id}/events",
+        lambda w: Call("POST", f"/file-sessions/{w.with_file_session().file_session_id}/events",
+                       {**FILE_BATCH, "userId": "mallory", "username": "mallory", "events": [NEW_FILE_EVENT]}),
+        expect(FORBIDDEN, ingest=REFUSED), reveals=stored_file_event, case="naming another owner",
+        note="a file session keeps the owner its first batch named: 409, nothing stored"),
     Row("GET", "/file-sessions/{session_id}/events",
         lambda w: Call("GET", f"/file-sessions/{w.with_file_session().file_session_id}/events"),
         expect(404, owner=SEES, view_any=SEES), reveals=shows_owners_file_events),
@@ -285,14 +339,31 @@ ROWS: list[Row] = [
     # recordings (docs/recordings.md): chunks and finalize write (ownership or ingest), playback reads (ownership
     # or view_any), the storage total is a setting's business (settings.manage)
     Row("POST", "/sessions/{session_id}/recording/chunk",
-        lambda w: Call("POST", f"/sessions/{w.session_id}/recording/chunk", NEW_CHUNK, content_type=OCTETS),
-        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=stored_chunk,
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().session_id}/recording/chunk", NEW_CHUNK, content_type=OCTETS),
+        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=stored_chunk, case="an open RDP session",
         note="the probe finalizes and downloads: the recording is exactly the chunk, or (refused) holds nothing"),
+    Row("POST", "/sessions/{session_id}/recording/chunk",
+        lambda w: Call("POST", f"/sessions/{w.session_id}/recording/chunk", NEW_CHUNK, content_type=OCTETS),
+        expect(UNTOUCHED, owner=FORBIDDEN, ingest=SEES), reveals=stored_chunk, case="an SSH session",
+        note="the SSH proxy writes the cast"),
+    Row("POST", "/sessions/{session_id}/recording/chunk",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().ended().session_id}/recording/chunk", NEW_CHUNK,
+                       content_type=OCTETS),
+        expect(UNTOUCHED, owner=REFUSED, ingest=REFUSED), reveals=stored_chunk, case="a finished RDP session"),
+    Row("POST", "/sessions/{session_id}/recording/chunk",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().held().session_id}/recording/chunk", NEW_CHUNK,
+                       content_type=OCTETS),
+        expect(UNTOUCHED, owner=REFUSED, ingest=REFUSED), reveals=stored_chunk, case="a held RDP session"),
+    Row("POST", "/sessions/{session_id}/recording/finalize",
+        lambda w: Call("POST", f"/sessions/{w.in_rdp().with_recording(complete=False).session_id}/recording/finalize",
+                       content_type=None),
+        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=finalized_owners_recording, case="an RDP session",
+        note="a refused finalize leaves the owner's recording open"),
     Row("POST", "/sessions/{session_id}/recording/finalize",
         lambda w: Call("POST", f"/sessions/{w.with_recording(complete=False).session_id}/recording/finalize",
                        content_type=None),
-        expect(UNTOUCHED, owner=SEES, ingest=SEES), reveals=finalized_owners_recording,
-        note="a refused finalize leaves the owner's recording open"),
+        expect(UNTOUCHED, owner=FORBIDDEN, ingest=SEES), reveals=finalized_owners_recording, case="an SSH session",
+        note="the SSH proxy closes its cast"),
     Row("GET", "/sessions/{session_id}/recording",
         lambda w: Call("GET", f"/sessions/{w.with_recording(complete=True).session_id}/recording",
                        content_type=None),

@@ -47,17 +47,27 @@ class Rig:
     def recordings(self) -> Any:
         return self.services.recordings
 
-    def start(self, protocol: str = "rdp", token: str = ALICE) -> str:
-        return start_session(self.api, token, protocol, "c1")
+    terminals: set[str] = field(default_factory=set)  # sessions started as SSH/Telnet
 
-    def chunk(self, session_id: str, body: bytes, index: int | None = None, token: str = ALICE,
+    def start(self, protocol: str = "rdp", token: str = ALICE) -> str:
+        session_id = start_session(self.api, token, protocol, "c1")
+        if protocol not in ("rdp", "vnc"):
+            self.terminals.add(session_id)
+        return session_id
+
+    def writer(self, session_id: str) -> str:
+        """Who writes the session's recording by default: the owner's browser (RDP/VNC), else the gateway's
+        server with its ingest token (SSH/Telnet: docs/audit-records.md, "Who writes what")."""
+        return ADMIN if session_id in self.terminals else ALICE
+
+    def chunk(self, session_id: str, body: bytes, index: int | None = None, token: str | None = None,
               content_type: str = OCTETS) -> Any:
         headers = {} if index is None else {"X-Chunk-Index": str(index)}
-        return self.api.post(f"/sessions/{session_id}/recording/chunk", token, body, content_type=content_type,
-                             headers=headers)
+        return self.api.post(f"/sessions/{session_id}/recording/chunk", token or self.writer(session_id), body,
+                             content_type=content_type, headers=headers)
 
-    def finalize(self, session_id: str, token: str = ALICE) -> Any:
-        return self.api.post(f"/sessions/{session_id}/recording/finalize", token, None)
+    def finalize(self, session_id: str, token: str | None = None) -> Any:
+        return self.api.post(f"/sessions/{session_id}/recording/finalize", token or self.writer(session_id), None)
 
     def session(self, session_id: str, token: str = ADMIN) -> dict[str, Any]:
         response = self.api.get(f"/sessions/{session_id}", token)
@@ -125,7 +135,7 @@ def finished(rig: Rig, protocol: str = "rdp", size: int = 1000, seed: int = 0) -
 
 def commands(rig: Rig, session_id: str, n: int = 3) -> None:
     body = [{"elapsed": i + 0.5, "command": f"ls {i}", "output_preview": "x"} for i in range(n)]
-    assert rig.api.post(f"/sessions/{session_id}/commands", ALICE, body).status_code == 200
+    assert rig.api.post(f"/sessions/{session_id}/commands", ADMIN, body).status_code == 200  # the SSH proxy's
 
 
 def input_events(rig: Rig, session_id: str, n: int = 50) -> None:
@@ -134,9 +144,10 @@ def input_events(rig: Rig, session_id: str, n: int = 50) -> None:
 
 
 def file_session(rig: Rig, session_id: str, events: int = 3) -> None:
-    body = {"protocol": "sftp", "connectionId": "files", "events": [
+    # alice's, written by the gateway's file browser with its service token
+    body = {"protocol": "sftp", "connectionId": "files", "userId": "alice", "username": "alice", "events": [
         {"action": "upload", "path": f"/tmp/{i}", "timestamp": "2024-01-01T00:00:00Z"} for i in range(events)]}
-    assert rig.api.post(f"/file-sessions/{session_id}/events", ALICE, body).status_code == 200
+    assert rig.api.post(f"/file-sessions/{session_id}/events", ADMIN, body).status_code == 200
 
 
 def purge(rig: Rig, token: str = DELETER) -> dict[str, Any]:

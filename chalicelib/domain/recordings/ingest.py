@@ -14,7 +14,7 @@ from chalicelib.domain.access import Caller
 from chalicelib.domain.compaction import HARD_SEGMENTS
 from chalicelib.domain.recordings.compactor import Compactor
 from chalicelib.domain.recordings.records import writable
-from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, Unavailable
+from chalicelib.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable
 from chalicelib.model.clock import Clock
 from chalicelib.model.recording import BIG_PART_FACTOR, OPEN_STATES, PURGED, CommitRefusal, Mode, Recording, Segment
 from chalicelib.settings import Settings
@@ -28,6 +28,11 @@ MAX_CHUNK_BYTES = 4 * 1024 * 1024  # base64 in a 6 MB Lambda payload
 MAX_INDEX = 999_999_999
 MAX_AHEAD = 10_000  # an index may run this far ahead of the first one still missing
 COMMIT_ATTEMPTS = 4
+
+
+def held() -> Conflict:
+    """The answer to a chunk for a session on legal hold (nothing is appended to it, by anyone)."""
+    return Conflict("the session is on legal hold: nothing may be added to it", onHold=True)
 
 
 class Ingest:
@@ -46,6 +51,8 @@ class Ingest:
         if not body and index is None:  # a keep-alive: only says whether chunks are still accepted
             if writable(caller, self._repo.get(session_id)).state not in OPEN_STATES:
                 raise Conflict("the recording is closed")
+            if self._repo.held(session_id):
+                raise held()
             return
         digest = hashlib.sha256(body).hexdigest()
         name = f"i{index}-{digest[:16]}" if index is not None else f"u{self._new_id()}"
@@ -57,7 +64,7 @@ class Ingest:
     def _commit(self, caller: Caller, session_id: str, segment: Segment, index: int | None, digest: str) -> None:
         """Commit within the part size and the soft cap; when only they stand in the way, compact before (cap
         reached) or after (part size reached) a commit without that limit."""
-        owner = None if caller.has(access.INGEST) else caller.user_id
+        owner = None if caller.has(access.INGEST) else caller.user_id  # the commit checks the owner's rights
         base = self._settings.recording_part_bytes
         room: tuple[int, int] | None = (base - segment.size, base * BIG_PART_FACTOR - segment.size)
         cap = self._compactor.soft
@@ -65,7 +72,7 @@ class Ingest:
         for _attempt in range(COMMIT_ATTEMPTS):
             refusal = self._repo.commit(
                 session_id, segment=segment, index=index, sha256=digest, now_ms=self._clock.now_ms(), owner=owner,
-                cap=cap, room=room, max_ahead=MAX_AHEAD,
+                cap=cap, room=room, max_ahead=MAX_AHEAD, owner_protocols=sorted(access.BROWSER_PROTOCOLS),
             )
             if refusal is None:
                 if compact_after:
@@ -92,10 +99,15 @@ class Ingest:
         """Raise the answer for a commit refused for cause; True for a retry of a chunk already stored;
         False when only compaction stands in the way."""
         old = refusal.recording
-        if refusal.recording_failed and (old is None or not access.may_write(caller, {"userId": old.user_id})
-                                         or old.state == PURGED):
+        if refusal.recording_failed and (old is None or old.state == PURGED):
             self._forget(session_id, segment, index)
             raise NotFound("session not found")
+        if refusal.recording_failed and old is not None:
+            try:
+                access.browser_writer(caller, old.user_id, old.protocol)  # 404 (not theirs), 403 (not theirs to write)
+            except (NotFound, Forbidden):
+                self._forget(session_id, segment, index)
+                raise
         if index is not None and (refusal.chunk_failed or (refusal.recording_failed and old is not None
                                                            and old.state not in OPEN_STATES)):
             stored = refusal.chunk or self._repo.chunk(session_id, index)
@@ -104,6 +116,9 @@ class Ingest:
                 if stored.sha256 == digest and stored.size == segment.size:
                     return True
                 raise Conflict(f"chunk {index} was already received with other bytes")
+        if refusal.held:
+            self._forget(session_id, segment, index)
+            raise held()
         if not refusal.recording_failed or old is None:
             raise Unavailable("the recording is busy, retry")
         self._check_open(old, session_id, segment, index)

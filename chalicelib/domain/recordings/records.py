@@ -23,9 +23,11 @@ def object_key(rec: Recording) -> str:
 
 
 def writable(caller: Caller, rec: Recording | None) -> Recording:
-    """The recording, or 404 when it is missing or the caller may not write into it (access.writable's rule)."""
-    if rec is None or not access.may_write(caller, {"userId": rec.user_id}):
+    """The recording, or 404 when it is missing or the caller may not write into it, 403 for its owner when the
+    gateway's server records it (access.browser_writer's rule)."""
+    if rec is None:
         raise NotFound("session not found")
+    access.browser_writer(caller, rec.user_id, rec.protocol)
     return rec
 
 
