@@ -4,7 +4,6 @@ created for. Rules: docs/audit-records.md, "Who writes what"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from chalicelib.domain.audit import AuditService, Command, FileBatch, FileEvent,
 from chalicelib.domain.sessions import Owner
 from chalicelib.errors import Conflict
 from chalicelib.model.audit import InputEvent
+from chalicelib.model.clock import Clock
 from chalicelib.model.sessions import FileSession, Session
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditRepository, FileEventRepository
@@ -199,7 +199,7 @@ def test_an_end_that_lands_after_the_check_still_stops_the_owners_write(rig):
     rig.clock.advance(60)
     owner = Caller("alice", "alice", "user", frozenset({"sessions.view_own"}))
     service = AuditService(stale, AuditRepository(rig.table),  # type: ignore[arg-type]
-                           clock=lambda: datetime.fromtimestamp(rig.clock(), UTC),
+                           clock=Clock(rig.clock),
                            finalize_grace_seconds=rig.services.settings.finalize_grace_seconds)
     with pytest.raises(Conflict, match="ended"):
         service.add_events(owner, session_id, [InputEvent(1, "key")])
@@ -250,6 +250,7 @@ def test_a_batch_naming_another_owner_than_the_file_session_has_is_409_and_store
     assert file_events_of(rig, "fs-Y") == ["/a"]
     after = rig.api.get("/file-sessions/fs-Y/export", ADMIN).json["session"]
     assert after == before  # owner, eventCount, endedAt unchanged
+    rig.clock.advance(1)  # events without a timestamp are dated on arrival, and read back in time order
     assert send_files(rig, "fs-Y", INGEST, "/b", userId="alice", username="alice").status_code == 200
     assert file_events_of(rig, "fs-Y") == ["/a", "/b"]
 
