@@ -128,7 +128,8 @@ def test_a_file_sessions_first_batch_dates_it_and_later_batches_move_its_end(rig
 
     later = at(rig, 2 * DAY - 3600)
     more = {"protocol": "smb", "connectionId": "f1", "userId": "carol",  # the gateway names the owner each batch
-            "startedAt": iso(started + timedelta(minutes=5)), "endedAt": iso(later), "events": [{"action": "upload", "path": "/b", "timestamp": iso(later)}]}
+            "startedAt": iso(started + timedelta(minutes=5)), "endedAt": iso(later),
+            "events": [{"action": "upload", "path": "/b", "timestamp": iso(later)}]}
     assert rig.api.post("/file-sessions/fs-old/events", ADMIN, more).status_code == 200
     session, = rig.api.get("/file-sessions", ADMIN).json["sessions"]
     # the start is the first batch's; the end moves on
