@@ -10,7 +10,7 @@ from chalicelib.model.clock import SYSTEM_CLOCK, Clock
 from chalicelib.model.sessions import Connection, RecordingSettings
 from chalicelib.store.settings_store import SettingsRepository
 
-SETTINGS_CACHED_SECONDS = 30.0
+SETTINGS_CACHED_SECONDS = 60.0
 
 
 class CachedRecordingSettings:
