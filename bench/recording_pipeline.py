@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import hashlib
+import json
 import math
 import os
 import subprocess
@@ -115,17 +116,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mib", type=int, default=200)
     parser.add_argument("--chunk-kib", type=int, default=256)
+    parser.add_argument("--max-user-bytes-per-day", type=int, default=None,
+                        help="set this daily cap (high enough not to refuse) to measure the chunk path with it")
     args = parser.parse_args()
 
     moto, endpoint = start_moto()
     try:
-        run(endpoint, args.mib * 1024 * 1024, args.chunk_kib * 1024)
+        run(endpoint, args.mib * 1024 * 1024, args.chunk_kib * 1024, args.max_user_bytes_per_day)
     finally:
         moto.terminate()
         moto.wait(timeout=10)
 
 
-def run(endpoint: str, total: int, chunk_size: int) -> None:
+def run(endpoint: str, total: int, chunk_size: int, daily_cap: int | None = None) -> None:
     use_bench_environment("bench", "bench", "bench-secret-" + "x" * 32, AWS_ENDPOINT_URL=endpoint,
                           S3_ADDRESSING_STYLE="path", FINALIZE_GRACE_SECONDS="3")
     import boto3
@@ -153,7 +156,7 @@ def run(endpoint: str, total: int, chunk_size: int) -> None:
 
     with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
         client.http.put("/settings/recording", headers={**auth, "Content-Type": "application/json"},
-                        body=b'{"enabled": true}')
+                        body=json.dumps({"enabled": True, "maxUserBytesPerDay": daily_cap}).encode())
 
         def start() -> str:
             response = client.http.post("/sessions/rdp-session", headers={**auth, "Content-Type": "application/json"},
@@ -201,7 +204,8 @@ def run(endpoint: str, total: int, chunk_size: int) -> None:
         mb = recorded / 1e6
         print("## Recording pipeline\n")
         print(f"One run, one moto server (scripts/moto_server.py), {len(chunks)} chunks of {chunk_size // 1024} KiB "
-              f"= {recorded / 2**20:.0f} MiB; the service runs in process behind the Chalice test client.\n")
+              f"= {recorded / 2**20:.0f} MiB; the service runs in process behind the Chalice test client; "
+              f"maxUserBytesPerDay {daily_cap}.\n")
         print("| measure | value |\n|---|---|")
         print(f"| service: POST all chunks | {append_seconds:.1f} s ({mb / append_seconds:.0f} MB/s) |")
         print(f"| baseline: PutObject of the same chunks with boto3 | {baseline_seconds:.1f} s "

@@ -23,7 +23,7 @@ from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
 from chalicelib.domain.sessions import SessionService
-from chalicelib.domain.settings import SettingsService
+from chalicelib.domain.settings import CachedRecordingSettings, SettingsService
 from chalicelib.model.clock import SYSTEM_CLOCK, Clock
 from chalicelib.model.sessions import FileSession, Session
 from chalicelib.settings import Settings, get_settings
@@ -94,20 +94,23 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
         return recordings.initial_items(session_id, user_id, protocol, now.timestamp(), settings, gen, started, ended)
 
     access_log = AccessLog(AccessLogRepository(table), clock)
+    cached_settings = CachedRecordingSettings(repos.settings, clock)
     purge = PurgeService(PurgeRepository(table, sleep=clock.sleep), repos.generations, repos.counters, repos.objects,
                          access_log, settings, invoker or _invoker(settings), clock)
     return Services(
         settings=settings,
         sessions=SessionService(repos.sessions, repos.settings, recording_items=recording_items, clock=clock,
                                 retention_days=settings.audit_retention_days),
-        recording_settings=SettingsService(repos.settings),
+        recording_settings=SettingsService(repos.settings, cached_settings),
         audit=AuditService(repos.sessions, AuditRepository(table), clock,
                            finalize_grace_seconds=settings.finalize_grace_seconds),
         file_audit=FileSessionService(repos.file_sessions, FileEventRepository(table), repos.settings, clock,
                                       settings.audit_retention_days),
         exports=Exports(ExportStore(s3, settings.bucket_name, settings.presign_ttl_seconds, settings.kms_key_id)),
         recordings=RecordingService(RecordingRepository(table), CompactionRepository(table), repos.objects,
-                                    repos.counters, settings, clock, new_id, soft_segments),
+                                    repos.counters, settings, clock, new_id, soft_segments,
+                                    daily_cap=lambda: cached_settings.current().max_user_bytes_per_day,
+                                    access_log=access_log),
         access_log=access_log,
         purge=purge,
         retention=RetentionService(RetentionRepository(table, clock.sleep), repos.generations, repos.counters,

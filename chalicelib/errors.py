@@ -43,6 +43,12 @@ class UnsupportedMediaType(ServiceError):
     status = 415
 
 
+class TooManyRequests(ServiceError):
+    """A quota refuses the request until it resets (maxUserBytesPerDay)."""
+
+    status = 429
+
+
 class Unavailable(ServiceError):
     """AWS throttled or failed in a way the client may retry."""
 

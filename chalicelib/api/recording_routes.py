@@ -37,7 +37,7 @@ def chunk(request: Request, session_id: str) -> Response:
         body = body.encode()
     if len(body) > MAX_CHUNK_BYTES:
         raise PayloadTooLarge(f"a chunk may hold at most {MAX_CHUNK_BYTES} bytes (4 MiB); send smaller chunks")
-    services().recordings.append(caller(request), session_id, body, _index(request))
+    services().recordings.append(caller(request), session_id, body, _index(request), client_ip(request))
     return json_response({"ok": True})
 
 
@@ -65,7 +65,13 @@ def playback(request: Request, session_id: str) -> Response:
 
 
 def storage(request: Request) -> Response:
-    return json_response({"bytes": services().recordings.storage_bytes(caller(request))})
+    """The storage total, and whether it is over maxTotalBytes (which size retention could not bring it under
+    when what is over is younger than minRetentionDays or held; docs/purge-retention.md)."""
+    svc = services()
+    who = caller(request)
+    stored = svc.recordings.storage_bytes(who)
+    limit = svc.recording_settings.recording(who).max_total_bytes
+    return json_response({"bytes": stored, "maxTotalBytes": limit, "overLimit": limit is not None and stored > limit})
 
 
 def sweep() -> dict[str, int]:

@@ -13,10 +13,25 @@ from chalicelib.domain import access
 from chalicelib.errors import BadRequest
 
 MAX_RETENTION_DAYS = 36_500
+SETTINGS_FIELDS = ("enabled", "retentionDays", "maxTotalBytes", "minRetentionDays", "maxUserBytesPerDay")
 
 
 def get_recording(request: Request) -> Response:
     return json_response(shapes.recording_settings(services().recording_settings.recording(caller(request))))
+
+
+def _days(body: dict[str, Any], name: str, lowest: int) -> int:
+    days = body[name]
+    if isinstance(days, bool) or not isinstance(days, int) or not lowest <= days <= MAX_RETENTION_DAYS:
+        raise BadRequest(f"{name} must be an integer from {lowest} to {MAX_RETENTION_DAYS}")
+    return days
+
+
+def _bytes_or_none(body: dict[str, Any], name: str) -> int | None:
+    limit = body[name]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit < 2**63):
+        raise BadRequest(f"{name} must be a positive integer or null")
+    return limit
 
 
 def _recording_changes(body: dict[str, Any]) -> dict[str, Any]:
@@ -24,24 +39,19 @@ def _recording_changes(body: dict[str, Any]) -> dict[str, Any]:
     if "enabled" in body:
         changes["enabled"] = params.boolean(body["enabled"], "enabled")
     if "retentionDays" in body:
-        days = body["retentionDays"]
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
-            raise BadRequest(f"retentionDays must be an integer from 1 to {MAX_RETENTION_DAYS}")
-        changes["retentionDays"] = days
-    if "maxTotalBytes" in body:
-        limit = body["maxTotalBytes"]
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit < 2**63):
-            raise BadRequest("maxTotalBytes must be a positive integer or null")
-        changes["maxTotalBytes"] = limit
+        changes["retentionDays"] = _days(body, "retentionDays", 1)
+    if "minRetentionDays" in body:  # 0: size retention may take any finished recording
+        changes["minRetentionDays"] = _days(body, "minRetentionDays", 0)
+    for name in ("maxTotalBytes", "maxUserBytesPerDay"):
+        if name in body:
+            changes[name] = _bytes_or_none(body, name)
     return changes
 
 
 def put_recording(request: Request) -> Response:
     who = caller(request)
     access.require(who, access.MANAGE_SETTINGS)  # 403 before any 400 about the body
-    body = params.json_object(
-        request.raw_body, request.headers.get("content-type"), ("enabled", "retentionDays", "maxTotalBytes")
-    )
+    body = params.json_object(request.raw_body, request.headers.get("content-type"), SETTINGS_FIELDS)
     updated = services().recording_settings.update_recording(who, _recording_changes(body))
     return json_response(shapes.recording_settings(updated))
 

@@ -44,7 +44,8 @@ def session(record: Session) -> dict[str, Any]:
     # these only when the session has them
     extras = {"connectionId": record.connection_id, "recordingState": record.recording_state,
               "sha256": record.sha256, "missingChunks": list(record.missing_chunks) or None,
-              "onHold": True if record.on_hold else None, "endReason": record.end_reason}
+              "onHold": True if record.on_hold else None, "endReason": record.end_reason,
+              "quotaExceeded": True if record.quota_exceeded else None}
     shaped.update({name: value for name, value in extras.items() if value is not None})
     return shaped
 
@@ -59,7 +60,8 @@ def file_session(record: FileSession) -> dict[str, Any]:
 
 def recording_settings(values: RecordingSettings) -> dict[str, Any]:
     return {"enabled": values.enabled, "retentionDays": values.retention_days,
-            "maxTotalBytes": values.max_total_bytes}
+            "maxTotalBytes": values.max_total_bytes, "minRetentionDays": values.min_retention_days,
+            "maxUserBytesPerDay": values.max_user_bytes_per_day}
 
 
 def connection(record: Connection) -> dict[str, Any]:

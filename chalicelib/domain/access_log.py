@@ -1,5 +1,5 @@
-"""Who watched, downloaded, exported, read audit records of, purged, deleted, held or released what: a record each,
-and a log line."""
+"""Who watched, downloaded, exported, read audit records of, purged, deleted, held or released what, and whose
+recording a quota cut: a record each, and a log line."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ RELEASE = "release"
 COMMANDS_READ = "commands.read"
 EVENTS_READ = "events.read"
 FILE_EVENTS_READ = "file-events.read"
-ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE, COMMANDS_READ, EVENTS_READ, FILE_EVENTS_READ)
+QUOTA = "recording.quota"  # a session's chunk refused by maxUserBytesPerDay (once per session)
+ACTIONS = (PLAY, DOWNLOAD, EXPORT, PURGE, DELETE, HOLD, RELEASE, COMMANDS_READ, EVENTS_READ, FILE_EVENTS_READ,
+           QUOTA)
 
 
 def session_target(session_id: str) -> str:

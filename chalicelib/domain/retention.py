@@ -1,5 +1,6 @@
-"""retention_sweep: recordings by age and by total size, audit records by age, the storage total reconciled with
-the bucket, and a purge worker that died restarted. Bounded per run, resumable (docs/purge-retention.md)."""
+"""retention_sweep: recordings by age and by total size (never younger than minRetentionDays), audit records by
+age, the storage total reconciled with the bucket, and a purge worker that died restarted. Bounded per run,
+resumable (docs/purge-retention.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from chalicelib.domain.purge import PurgeService
 from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.purge import AuditCheckpoint, ReconcileCheckpoint, Retained, StoredSession
 from chalicelib.model.recording import DONE_STATES
+from chalicelib.model.sessions import RecordingSettings
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.counters import Counters
@@ -43,7 +45,7 @@ class RetentionService:
 
     def sweep(self) -> dict[str, Any]:
         deadline = self._clock.now() + self._settings.retention_budget_seconds
-        report: dict[str, Any] = {"recordingsByAge": 0, "recordingsBySize": 0, "bytesFreed": 0,
+        report: dict[str, Any] = {"recordingsByAge": 0, "recordingsBySize": 0, "bytesFreed": 0, "overLimitBytes": 0,
                                   "auditRecords": 0, "driftRepaired": 0, "orphansDeleted": 0, "complete": True}
         report["purgeWorkerRestarted"] = self._purge.resume()
         config = self._recording_settings.recording()
@@ -51,11 +53,8 @@ class RetentionService:
         now = self._now()
         cutoff = iso(now - timedelta(days=config.retention_days))
         report["complete"] &= self._expire(gen, deadline, report, "recordingsByAge", before=cutoff)
-        limit = config.max_total_bytes
-        if limit is not None:
-            excess = self._counters.totals()["bytes"] - int(limit)
-            if excess > 0:
-                report["complete"] &= self._expire(gen, deadline, report, "recordingsBySize", excess=excess)
+        if config.max_total_bytes is not None:
+            self._expire_by_size(gen, deadline, report, config, now)
         audit_cutoff = iso(now - timedelta(days=self._settings.audit_retention_days))
         report["complete"] &= self._expire_audit(gen, audit_cutoff, deadline, report)
         report["complete"] &= self._reconcile(gen, deadline, report)
@@ -63,6 +62,27 @@ class RetentionService:
         return report
 
     # ---- recordings ----------------------------------------------------------------------------------------
+    def _expire_by_size(self, gen: int, deadline: float, report: dict[str, Any], config: RecordingSettings,
+                        now: datetime) -> None:
+        """The oldest recordings until the total fits maxTotalBytes, never one younger than minRetentionDays (so
+        no one's uploads can push out the others' recent evidence). What still does not fit is reported
+        (`overLimitBytes`) and logged as a warning when nothing old enough is left to expire."""
+        assert config.max_total_bytes is not None
+        total = self._counters.totals()["bytes"]
+        excess = total - config.max_total_bytes
+        if excess <= 0:
+            return
+        floor = iso(now - timedelta(days=config.min_retention_days))
+        freed_before = report["bytesFreed"]
+        done = self._expire(gen, deadline, report, "recordingsBySize", before=floor, excess=excess)
+        report["complete"] &= done
+        report["overLimitBytes"] = max(0, excess - (report["bytesFreed"] - freed_before))
+        if done and report["overLimitBytes"]:
+            log.warning(json.dumps({"storageOverLimit": {
+                "bytes": total - (report["bytesFreed"] - freed_before), "maxTotalBytes": config.max_total_bytes,
+                "overLimitBytes": report["overLimitBytes"], "minRetentionDays": config.min_retention_days}},
+                sort_keys=True))
+
     def _expire(self, gen: int, deadline: float, report: dict[str, Any], counter: str,
                 before: str | None = None, excess: int | None = None) -> bool:
         """Oldest recordings first (the RETAIN index): those started before `before`, or until `excess` bytes

@@ -148,6 +148,18 @@ class CommitRefusal:
     chunk_failed: bool  # the CHUNK item of this index exists already
     chunk: StoredChunk | None
     held: bool = False  # the session is on legal hold (META's check failed)
+    quota_failed: bool = False  # the user's bytes of the day would pass maxUserBytesPerDay
+
+
+@dataclass(frozen=True)
+class QuotaCharge:
+    """Whom a chunk's bytes are charged to: `user_id`'s counter of the UTC `day` (YYYY-MM-DD), which may not pass
+    `cap`; the counter item expires (DynamoDB TTL) at `expires_at` (epoch seconds)."""
+
+    user_id: str
+    day: str
+    cap: int
+    expires_at: int
 
 
 class UploadedPart(NamedTuple):

@@ -44,6 +44,7 @@ class Session(Meta):
     missing_chunks: tuple[int, ...] = ()
     end_reason: str | None = None
     seekable: Mapping[str, Any] | None = None
+    quota_exceeded: bool = False  # a chunk was refused by maxUserBytesPerDay (docs/recordings.md)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class RecordingSettings:
     enabled: bool = False
     retention_days: int = 90
     max_total_bytes: int | None = None
+    min_retention_days: int = 7  # size retention keeps every recording younger than this
+    max_user_bytes_per_day: int | None = None  # chunk bytes a user may upload per UTC day (None: no cap)
 
 
 @dataclass(frozen=True)

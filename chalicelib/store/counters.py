@@ -1,4 +1,5 @@
-"""Exact totals kept in sharded counter items, so no single item takes every write.
+"""Exact totals kept in sharded counter items, so no single item takes every write; and each user's chunk bytes
+of a UTC day, one item per user and day, which maxUserBytesPerDay caps.
 
 Writers add to one random shard, inside the same transaction as the change they count; readers sum all
 shards with one BatchGetItem. `bytes` (the storage total) lives in the shards' META items; what a purge must
@@ -11,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Mapping
 
+from chalicelib.model.recording import QuotaCharge
 from chalicelib.store import keys
 from chalicelib.store.dynamo import aws_errors, batch_get, plain
 
@@ -42,6 +44,26 @@ def counter_update(table_name: str, deltas: Mapping[str, int], shard: int | None
     }
 
 
+def daily_bytes_update(table_name: str, charge: QuotaCharge, size: int) -> dict[str, Any]:
+    """A TransactWriteItems `Update` entry that adds `size` bytes to the user's counter of the day, refused (its
+    condition fails, so the whole transaction is cancelled) when the counter would pass the cap. Concurrent
+    commits are serialized by DynamoDB on the item, so together they cannot overshoot it either."""
+    update: dict[str, Any] = {
+        "TableName": table_name,
+        "Key": {"PK": keys.user_bytes_pk(charge.user_id), "SK": keys.day_sk(charge.day)},
+        "UpdateExpression": "ADD #bytes :n SET #expiresAt = :expires",
+        "ExpressionAttributeNames": {"#bytes": "bytes", "#expiresAt": "expiresAt"},
+        "ExpressionAttributeValues": {":n": size, ":expires": charge.expires_at},
+    }
+    if size <= charge.cap:
+        update["ConditionExpression"] = "attribute_not_exists(#bytes) OR #bytes <= :room"
+        update["ExpressionAttributeValues"][":room"] = charge.cap - size
+    else:  # can never fit: a condition that always fails (the counter is never negative)
+        update["ConditionExpression"] = "#bytes < :zero"
+        update["ExpressionAttributeValues"][":zero"] = 0
+    return {"Update": update}
+
+
 class Counters:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -51,6 +73,13 @@ class Counters:
         del update["TableName"]
         with aws_errors():
             self._table.update_item(**update)
+
+    def user_bytes(self, user_id: str, day: str) -> int:
+        """The bytes charged to the user on the UTC `day` (0 when none, or when the cap was off)."""
+        with aws_errors():
+            item = self._table.get_item(Key={"PK": keys.user_bytes_pk(user_id), "SK": keys.day_sk(day)},
+                                        ConsistentRead=True).get("Item")
+        return int(plain(item.get("bytes", 0))) if item else 0
 
     def totals(self) -> dict[str, int]:
         return self._sum(keys.META, COUNTER_NAMES)

@@ -16,6 +16,7 @@
 | recording settings   | SETTINGS        | RECORDING      |                                              |
 | totals (sharded)     | STATS#<00..15>  | META           | (bytes: the storage total)                   |
 | generation totals    | STATS#<00..15>  | GEN#<gen>      | (sessions, recordings, fileSessions, held)   |
+| a user's daily bytes | USERBYTES#<uid> | DAY#<YYYY-MM-DD> (UTC; bytes; expiresAt: TTL)                 |
 | purge generation     | SETTINGS        | GENERATION#<00..15> (16 copies of `gen`, changed together)    |
 | legal hold           | HOLDS           | SESSION#<id> / FILES#<id> (of a held session / file session)  |
 | background job       | JOBS            | PURGE#<gen%08d> / DELETE#<SESSION|FILES>#<id>                 |
@@ -39,6 +40,8 @@ the validated batch, so a retried batch lands on the same keys instead of duplic
 List sort keys start with the ISO `startedAt`, so a time range is a key condition. List partitions carry
 the purge generation (`ALL#SESSION@3`): a purge moves the generation on, which hides every list entry of the
 old one at once, and the background worker walks the old partition to delete it (docs/purge-retention.md).
+A user's daily bytes item counts the chunk bytes charged to the user on a UTC day (maxUserBytesPerDay);
+DynamoDB deletes it by TTL (`expiresAt`) two days after the day.
 A RETAIN item exists for each finished recording with bytes, so retention finds recordings oldest first
 without reading sessions that have none.
 """
@@ -102,6 +105,14 @@ def connection_pk(connection_id: str) -> str:
 def stats_pk(shard: int) -> str:
     # one partition per shard: a partition takes at most 1,000 writes a second
     return f"{STATS_PK}#{shard:02d}"
+
+
+def user_bytes_pk(user_id: str) -> str:
+    return f"USERBYTES#{user_id}"
+
+
+def day_sk(day: str) -> str:
+    return f"DAY#{day}"
 
 
 def generation_sk(shard: int) -> str:

@@ -1,9 +1,9 @@
 """The live state of recordings in DynamoDB: the REC item, indexed CHUNK items, PART items, OPEN markers.
 
 REC (one per session) is the only item a chunk's commit writes besides the byte counter (and, for an
-indexed chunk, its CHUNK item); it has no index attributes, so a commit costs no index writes. Every change
-is conditional; a failed condition returns the old item (ReturnValuesOnConditionCheckFailure) so callers can
-tell why without another read.
+indexed chunk, its CHUNK item; under maxUserBytesPerDay, the user's counter of the day); it has no index
+attributes, so a commit costs no index writes. Every change is conditional; a failed condition returns the old
+item (ReturnValuesOnConditionCheckFailure) so callers can tell why without another read.
 
 Items become the typed records of chalicelib/model/recording.py here, and only here (`_recording`, `_chunk`).
 """
@@ -27,6 +27,7 @@ from chalicelib.model.recording import (
     Marker,
     Mode,
     PartScan,
+    QuotaCharge,
     Recording,
     RecordingState,
     Segment,
@@ -37,7 +38,7 @@ from chalicelib.model.recording import (
 from chalicelib.model.sessions import Session
 from chalicelib.store import generations as generation
 from chalicelib.store import keys, records
-from chalicelib.store.counters import counter_update
+from chalicelib.store.counters import counter_update, daily_bytes_update
 from chalicelib.store.dynamo import (
     ConditionFailed,
     aws_errors,
@@ -102,13 +103,16 @@ def _chunk(item: Item) -> StoredChunk:
                        str(item.get("name", "")))
 
 
-def _refusal(failure: Failure, indexed: bool) -> CommitRefusal:
-    """A cancelled commit (entries: REC, the CHUNK put when `indexed`, the byte counter, META's hold check)."""
+def _refusal(failure: Failure, indexed: bool, charged: bool) -> CommitRefusal:
+    """A cancelled commit (entries: REC, the CHUNK put when `indexed`, the user's daily bytes when `charged`, the
+    byte counter, META's hold check last)."""
     rec = failure.reasons[0]
     chunk_failed = indexed and len(failure.failed) > 1 and failure.failed[1]
     chunk = failure.reasons[1] if chunk_failed else None
+    at = 2 if indexed else 1
+    quota_failed = charged and len(failure.failed) > at and failure.failed[at]
     return CommitRefusal(recording_failed=failure.failed[0], recording=_recording(rec) if rec else None,
-                         chunk_failed=chunk_failed, chunk=_chunk(chunk) if chunk else None,
+                         chunk_failed=chunk_failed, chunk=_chunk(chunk) if chunk else None, quota_failed=quota_failed,
                          held=failure.failed[-1])
 
 
@@ -304,12 +308,15 @@ class RecordingRepository(_RecordingItems):
         room: tuple[int, int] | None,
         max_ahead: int,
         owner_protocols: Sequence[str] = (),
+        quota: QuotaCharge | None = None,
     ) -> CommitRefusal | None:
         """Append a committed chunk to REC and count its bytes, atomically, unless the session is on hold. None
         on success. `owner`: the writer is that owner, who may write only a recording of `owner_protocols`.
 
         `room`: (bytes the staged total may hold before this chunk under the small and the big part size):
         when given, the commit fails instead of crossing the part size, so the caller compacts after it.
+        `quota`: the user's counter of the day the bytes are also added to, in the same transaction, which it
+        cancels when they would pass the cap (so a refused or retried chunk is never counted).
         """
         update, condition, names, values = _commit_update(segment, index, now_ms, owner, cap, room, max_ahead,
                                                           owner_protocols)
@@ -331,11 +338,14 @@ class RecordingRepository(_RecordingItems):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             })
+        charged = quota is not None and segment.size > 0
+        if quota is not None and charged:
+            entries.append(daily_bytes_update(self._name, quota, segment.size))
         if segment.size:
             entries.append(counter_update(self._name, {"bytes": segment.size}))
         entries.append(not_held_check(self._name, session_id))  # last: _refusal reads it there
         failure = self._transact(entries, retry_conflicts=True)
-        return _refusal(failure, indexed=index is not None) if failure else None
+        return _refusal(failure, indexed=index is not None, charged=charged) if failure else None
 
     # ---- states -------------------------------------------------------------------------------------------
     def start_finalizing(self, session_id: str, now_ms: int) -> bool:
@@ -388,7 +398,8 @@ class RecordingRepository(_RecordingItems):
         return self._transact(entries) is None
 
     # ---- META and markers ------------------------------------------------------------------------------------
-    def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> None:
+    def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> bool:
+        """SET `changes` on META (if it exists, and `only_if_missing` is not set yet): True when written."""
         names = {f"#m{i}": name for i, name in enumerate(changes)}
         values = {f":m{i}": value for i, value in enumerate(changes.values())}
         kwargs: dict[str, Any] = {
@@ -400,7 +411,7 @@ class RecordingRepository(_RecordingItems):
         if only_if_missing:
             names["#guard"] = only_if_missing
             kwargs["ConditionExpression"] += " AND attribute_not_exists(#guard)"
-        conditional(lambda: self._table.update_item(**kwargs))  # a session gone (or guarded) keeps as it is
+        return conditional(lambda: self._table.update_item(**kwargs))  # a session gone (or guarded) keeps as it is
 
     def move_marker(self, session_id: str, due: str, task: Task) -> None:
         with aws_errors():

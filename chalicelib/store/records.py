@@ -33,6 +33,7 @@ def session(item: Mapping[str, Any]) -> Session:
         recording_state=item.get("recordingState"), recording_key=item.get("recordingKey"),
         sha256=item.get("sha256"), missing_chunks=tuple(int(plain(i)) for i in item.get("missingChunks") or ()),
         end_reason=item.get("endReason"), seekable=plain(item["seekable"]) if "seekable" in item else None,
+        quota_exceeded=bool(item.get("quotaExceeded")),
     )
 
 
@@ -65,7 +66,10 @@ def recording_settings(item: Mapping[str, Any] | None) -> RecordingSettings:
     defaults = RecordingSettings()
     return RecordingSettings(enabled=stored.get("enabled", defaults.enabled),
                              retention_days=stored.get("retentionDays", defaults.retention_days),
-                             max_total_bytes=stored.get("maxTotalBytes", defaults.max_total_bytes))
+                             max_total_bytes=stored.get("maxTotalBytes", defaults.max_total_bytes),
+                             min_retention_days=stored.get("minRetentionDays", defaults.min_retention_days),
+                             max_user_bytes_per_day=stored.get("maxUserBytesPerDay",
+                                                               defaults.max_user_bytes_per_day))
 
 
 def connection(connection_id: str, item: Mapping[str, Any]) -> Connection:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.store import keys
 from tests.support.recording_harness import Crash
-from tests.support.rig import alice, pattern
+from tests.support.rig import ADMIN, alice, pattern
 
 # 64 KiB parts: the first chunk makes a part on the way in, the second is the tail finalize uploads last
 MULTIPART = [pattern(70_000, 0), pattern(10_000, 1)]
@@ -74,3 +75,22 @@ def test_a_crash_after_every_aws_call_loses_and_duplicates_nothing(rig, chunks, 
         crashed, _ = run(rig, chunks, indexed, crash_after, in_finalize)
         assert crashed
     assert rig.storage() - before == (path_calls + 1) * sum(map(len, chunks))  # each byte counted once
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["append", "append-indexed"])
+def test_under_a_daily_cap_a_crash_after_every_aws_call_counts_each_byte_once_for_the_user(rig, indexed):
+    """The user's counter of the day rides in the commit's transaction: a crash never counts a chunk twice or
+    loses its count (the cap is high enough never to refuse here)."""
+    assert rig.api.put("/settings/recording", ADMIN, {"maxUserBytesPerDay": 10**12}).status_code == 200
+
+    def charged() -> int:
+        found = rig.table.query(KeyConditionExpression="PK = :pk",
+                                ExpressionAttributeValues={":pk": keys.user_bytes_pk("alice")})["Items"]
+        return sum(int(item["bytes"]) for item in found)
+
+    crashed, path_calls = run(rig, MULTIPART, indexed, 10**6, False)
+    assert not crashed and path_calls >= 5
+    for crash_after in range(path_calls):
+        crashed, _ = run(rig, MULTIPART, indexed, crash_after, False)
+        assert crashed
+    assert charged() == (path_calls + 1) * sum(map(len, MULTIPART))

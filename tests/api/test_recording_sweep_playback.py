@@ -108,7 +108,7 @@ def test_storage_needs_settings_manage_and_counts_staged_bytes(rig):
     rig.finalize(session_id)
     assert rig.storage() == 1000
     assert rig.api.get("/sessions/storage", make_token("ops", permissions=["settings.manage"])).json == {
-        "bytes": 1000}
+        "bytes": 1000, "maxTotalBytes": None, "overLimit": False}
 
 
 @pytest.fixture

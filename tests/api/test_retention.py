@@ -60,6 +60,7 @@ def test_size_retention_removes_the_oldest_recordings_until_the_total_fits(rig):
     for i, size in enumerate(sizes):
         made.append(finished(rig, size=size, seed=i))
         rig.clock.advance(60)
+    rig.clock.advance(8 * DAY)  # past minRetentionDays (7 by default), under which size retention takes nothing
     assert rig.api.put(f"/sessions/{made[1]}/hold", DELETER).status_code == 200
     settings(rig, maxTotalBytes=7000)  # 10,000 stored: the oldest unheld go until 7,000 fit
     report = rig.retention_sweep()
@@ -70,6 +71,58 @@ def test_size_retention_removes_the_oldest_recordings_until_the_total_fits(rig):
     assert rig.retention_sweep()["recordingsBySize"] == 1  # 2000 (the held 1000 stays)
     assert [has_recording(rig, s) for s in made] == [False, True, False, True]
     assert rig.storage() == 5000 and len(objects(rig)) == 2
+
+
+def storage(rig: Rig) -> dict[str, Any]:
+    response = rig.api.get("/sessions/storage", ADMIN)
+    assert response.status_code == 200, response.body
+    found: dict[str, Any] = response.json
+    return found
+
+
+def test_size_retention_never_takes_a_recording_younger_than_min_retention_days(rig, caplog):
+    old = finished(rig, size=3000)
+    rig.clock.advance(8 * DAY)
+    young = [finished(rig, size=4000, seed=1)]  # someone's uploads, an hour apart
+    rig.clock.advance(3600)
+    young.append(finished(rig, size=4000, seed=2))
+    settings(rig, maxTotalBytes=5000)  # 11,000 stored; the old one alone is what may go
+    report = rig.retention_sweep()
+    assert report["recordingsBySize"] == 1 and report["bytesFreed"] == 3000 and report["complete"]
+    assert report["overLimitBytes"] == 3000  # 8,000 stay over 5,000: nothing else is old enough
+    assert [has_recording(rig, s) for s in (old, *young)] == [False, True, True]
+    assert storage(rig) == {"bytes": 8000, "maxTotalBytes": 5000, "overLimit": True}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "storageOverLimit" in
+                r.getMessage()]
+    assert len(warnings) == 1 and '"overLimitBytes": 3000' in warnings[0] and '"minRetentionDays": 7' in warnings[0]
+    assert rig.retention_sweep()["recordingsBySize"] == 0  # still over, still kept
+    rig.clock.advance(7 * DAY - 1800)  # the first of them is 7 days and half an hour old, the other not yet
+    again = rig.retention_sweep()
+    assert again["recordingsBySize"] == 1 and again["overLimitBytes"] == 0
+    assert [has_recording(rig, s) for s in young] == [False, True]
+    assert storage(rig) == {"bytes": 4000, "maxTotalBytes": 5000, "overLimit": False}
+
+
+def test_min_retention_days_zero_lets_size_retention_take_any_finished_recording(rig):
+    made = [finished(rig, size=3000 + i, seed=i) for i in range(2)]
+    settings(rig, maxTotalBytes=4000, minRetentionDays=0)
+    report = rig.retention_sweep()
+    assert report["recordingsBySize"] == 1 and report["bytesFreed"] == 3000 and report["overLimitBytes"] == 0
+    assert [has_recording(rig, s) for s in made] == [False, True]
+
+
+def test_the_floor_leaves_age_retention_alone(rig):
+    old = finished(rig, size=1000)
+    rig.clock.advance(3 * DAY)
+    settings(rig, retentionDays=2, minRetentionDays=30)  # a floor above retentionDays does not keep anything longer
+    assert rig.retention_sweep()["recordingsByAge"] == 1
+    assert not has_recording(rig, old)
+
+
+def test_storage_without_a_limit_is_never_over_it(rig):
+    finished(rig, size=1000)
+    assert storage(rig) == {"bytes": 1000, "maxTotalBytes": None, "overLimit": False}
+    assert rig.retention_sweep()["overLimitBytes"] == 0
 
 
 def test_audit_records_older_than_the_audit_retention_go(rig):

@@ -8,19 +8,36 @@ USER = make_token("alice")
 
 
 def test_defaults_and_partial_updates(api, admin):
+    floor = {"minRetentionDays": 7, "maxUserBytesPerDay": None}  # the defaults of the two size-retention guards
     assert api.get("/settings/recording", admin).json == {"enabled": False, "retentionDays": 90,
-                                                         "maxTotalBytes": None}
+                                                         "maxTotalBytes": None, **floor}
     assert api.put("/settings/recording", admin, {"retentionDays": 30}).json == {
-        "enabled": False, "retentionDays": 30, "maxTotalBytes": None}
+        "enabled": False, "retentionDays": 30, "maxTotalBytes": None, **floor}
     assert api.put("/settings/recording", admin, {"enabled": True, "maxTotalBytes": 10**12}).json == {
-        "enabled": True, "retentionDays": 30, "maxTotalBytes": 10**12}
+        "enabled": True, "retentionDays": 30, "maxTotalBytes": 10**12, **floor}
     assert api.put("/settings/recording", admin, {"maxTotalBytes": None}).json["maxTotalBytes"] is None
     assert api.get("/settings/recording", admin).json == {"enabled": True, "retentionDays": 30,
-                                                         "maxTotalBytes": None}
+                                                         "maxTotalBytes": None, **floor}
+
+
+def test_min_retention_days_and_the_daily_user_cap_are_set_and_cleared(api, admin):
+    changed = api.put("/settings/recording", admin, {"minRetentionDays": 0, "maxUserBytesPerDay": 5 * 2**30})
+    assert changed.status_code == 200
+    assert changed.json["minRetentionDays"] == 0 and changed.json["maxUserBytesPerDay"] == 5 * 2**30
+    assert api.put("/settings/recording", admin, {"minRetentionDays": 36_500}).json["minRetentionDays"] == 36_500
+    assert api.put("/settings/recording", admin, {"maxUserBytesPerDay": None}).json["maxUserBytesPerDay"] is None
+    assert api.get("/settings/recording", admin).json == {
+        "enabled": False, "retentionDays": 90, "maxTotalBytes": None, "minRetentionDays": 36_500,
+        "maxUserBytesPerDay": None}
 
 
 @pytest.mark.parametrize("body", [{"enabled": "yes"}, {"retentionDays": 0}, {"retentionDays": 1.5},
                                   {"retentionDays": True}, {"maxTotalBytes": -1}, {"maxTotalBytes": "1"},
+                                  {"minRetentionDays": -1}, {"minRetentionDays": 36_501}, {"minRetentionDays": None},
+                                  {"minRetentionDays": 1.5}, {"minRetentionDays": True}, {"minRetentionDays": "7"},
+                                  {"maxUserBytesPerDay": 0}, {"maxUserBytesPerDay": -1}, {"maxUserBytesPerDay": 2**63},
+                                  {"maxUserBytesPerDay": True}, {"maxUserBytesPerDay": "1"},
+                                  {"maxUserBytesPerDay": 1.5}, {"enabled": True, "minRetentionDays": -1},
                                   {"colour": "blue"}, [], 3])
 def test_bad_settings_are_400_and_change_nothing(api, admin, body):
     assert api.put("/settings/recording", admin, body).status_code == 400

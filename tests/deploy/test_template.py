@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from chalicelib.model.recording import QuotaCharge
 from chalicelib.store import schema
+from chalicelib.store.counters import daily_bytes_update
 from tests.support.clients import ROOT
 from tests.support.packaging import BIN
 
@@ -67,6 +69,13 @@ def test_table_is_on_demand_recoverable_and_protected_in_prod(prod_template: dic
     local = schema.table_definition()
     for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"):
         assert props[key] == local[key]
+
+
+def test_table_expires_the_daily_user_byte_counters_by_ttl(prod_template: dict[str, Any]) -> None:
+    props = prod_template["Resources"]["AuditTable"]["Properties"]
+    update = daily_bytes_update("t", QuotaCharge("alice", "2026-12-03", 10, 1), 1)["Update"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": update["ExpressionAttributeNames"]["#expiresAt"],
+                                                "Enabled": True}
 
 
 def test_bucket_is_private_encrypted_tls_only_and_cleans_up_uploads(prod_template: dict[str, Any]) -> None:

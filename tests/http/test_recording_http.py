@@ -107,3 +107,24 @@ def test_a_cast_plays_back_as_text(stack):
     storage = requests.get(f"{stack.base}/sessions/storage", headers={"Authorization": f"Bearer {ADMIN}"},
                            timeout=10).json()
     assert storage["bytes"] >= len(cast)
+
+
+def test_a_chunk_past_the_daily_user_cap_is_a_json_429_over_http(stack):
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    token = {"Authorization": f"Bearer {make_token('quota-http')}"}
+    user = {**token, "Content-Type": "application/octet-stream"}
+    assert requests.put(f"{stack.base}/settings/recording", json={"enabled": True, "maxUserBytesPerDay": 1000},
+                        headers=admin, timeout=10).status_code == 200
+    try:
+        session_id = start_session_http(stack.base, token, "rdp", "web")
+        chunk = f"{stack.base}/sessions/{session_id}/recording/chunk"
+        assert requests.post(chunk, data=b"a" * 1000, headers=user, timeout=10).status_code == 200
+        refused = requests.post(chunk, data=b"b", headers=user, timeout=10)
+        assert refused.status_code == 429
+        assert refused.headers["Content-Type"].startswith("application/json")
+        assert set(refused.json()) == {"error"} and "maxUserBytesPerDay" in refused.json()["error"]
+        shown = requests.get(f"{stack.base}/sessions/{session_id}", headers=admin, timeout=10).json()
+        assert shown["quotaExceeded"] is True
+    finally:  # the stack is shared by the suite: no cap for the tests after this one
+        assert requests.put(f"{stack.base}/settings/recording", json={"maxUserBytesPerDay": None},
+                            headers=admin, timeout=10).status_code == 200

@@ -1,6 +1,7 @@
 """Ingest: a chunk is staged as its own S3 object, then committed by one DynamoDB transaction that appends it to
-the recording's queue (or, with X-Chunk-Index, puts it in its slot) and counts its bytes. A commit refused for
-cause gets its answer here (404, 409, 503); one refused only because compaction is due commits after it."""
+the recording's queue (or, with X-Chunk-Index, puts it in its slot) and counts its bytes (under maxUserBytesPerDay
+also in its owner's counter of the day, quota.py). A commit refused for cause gets its answer here (404, 409, 429,
+503); one refused only because compaction is due commits after it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,20 @@ from chalicelib.domain import access
 from chalicelib.domain.access import Caller
 from chalicelib.domain.compaction import HARD_SEGMENTS
 from chalicelib.domain.recordings.compactor import Compactor
+from chalicelib.domain.recordings.quota import DailyQuota
 from chalicelib.domain.recordings.records import writable
 from chalicelib.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable
 from chalicelib.model.clock import Clock
-from chalicelib.model.recording import BIG_PART_FACTOR, OPEN_STATES, PURGED, CommitRefusal, Mode, Recording, Segment
+from chalicelib.model.recording import (
+    BIG_PART_FACTOR,
+    OPEN_STATES,
+    PURGED,
+    CommitRefusal,
+    Mode,
+    QuotaCharge,
+    Recording,
+    Segment,
+)
 from chalicelib.settings import Settings
 from chalicelib.store import keys
 from chalicelib.store.objects import RecordingObjects
@@ -37,15 +48,17 @@ def held() -> Conflict:
 
 class Ingest:
     def __init__(self, repo: RecordingRepository, compactor: Compactor, objects: RecordingObjects,
-                 settings: Settings, clock: Clock, new_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 settings: Settings, clock: Clock, new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 quota: DailyQuota | None = None) -> None:
         self._repo = repo
+        self._quota = quota if quota is not None else DailyQuota(repo, lambda: None, None, clock)
         self._compactor = compactor
         self._objects = objects
         self._settings = settings
         self._clock = clock
         self._new_id = new_id
 
-    def append(self, caller: Caller, session_id: str, body: bytes, index: int | None) -> None:
+    def append(self, caller: Caller, session_id: str, body: bytes, index: int | None, ip: str | None = None) -> None:
         if len(body) > MAX_CHUNK_BYTES:
             raise PayloadTooLarge(f"a chunk may hold at most {MAX_CHUNK_BYTES} bytes")
         if not body and index is None:  # a keep-alive: only says whether chunks are still accepted
@@ -59,11 +72,16 @@ class Ingest:
         segment = Segment(name if body else "", len(body))
         if body:
             self._objects.put(keys.staging_key(session_id, name), body)
-        self._commit(caller, session_id, segment, index, digest)
+        charge = self._quota.charge(caller, session_id) if body else None
+        if not self._commit(caller, session_id, segment, index, digest, charge):
+            assert charge is not None
+            self._quota.refuse(caller, session_id, charge, ip)
 
-    def _commit(self, caller: Caller, session_id: str, segment: Segment, index: int | None, digest: str) -> None:
+    def _commit(self, caller: Caller, session_id: str, segment: Segment, index: int | None, digest: str,
+                charge: QuotaCharge | None) -> bool:
         """Commit within the part size and the soft cap; when only they stand in the way, compact before (cap
-        reached) or after (part size reached) a commit without that limit."""
+        reached) or after (part size reached) a commit without that limit. False when the user's quota of the
+        day refused it (the staged object is forgotten)."""
         owner = None if caller.has(access.INGEST) else caller.user_id  # the commit checks the owner's rights
         base = self._settings.recording_part_bytes
         room: tuple[int, int] | None = (base - segment.size, base * BIG_PART_FACTOR - segment.size)
@@ -73,13 +91,17 @@ class Ingest:
             refusal = self._repo.commit(
                 session_id, segment=segment, index=index, sha256=digest, now_ms=self._clock.now_ms(), owner=owner,
                 cap=cap, room=room, max_ahead=MAX_AHEAD, owner_protocols=sorted(access.BROWSER_PROTOCOLS),
+                quota=charge,
             )
             if refusal is None:
                 if compact_after:
                     self._compactor.compact_quietly(session_id)
-                return
+                return True
             if self._refused(caller, session_id, refusal, segment, index, digest):
-                return
+                return True
+            if refusal.quota_failed:
+                self._forget(session_id, segment, index)
+                return False
             old = refusal.recording
             full = old is not None and len(old.slots if index is not None else old.queue) >= cap
             if full and cap == HARD_SEGMENTS:
@@ -97,7 +119,8 @@ class Ingest:
     def _refused(self, caller: Caller, session_id: str, refusal: CommitRefusal, segment: Segment, index: int | None,
                  digest: str) -> bool:
         """Raise the answer for a commit refused for cause; True for a retry of a chunk already stored;
-        False when only compaction stands in the way."""
+        False when only compaction or the quota (`refusal.quota_failed`, after every other cause) stands in
+        the way."""
         old = refusal.recording
         if refusal.recording_failed and (old is None or old.state == PURGED):
             self._forget(session_id, segment, index)
@@ -108,8 +131,9 @@ class Ingest:
             except (NotFound, Forbidden):
                 self._forget(session_id, segment, index)
                 raise
-        if index is not None and (refusal.chunk_failed or (refusal.recording_failed and old is not None
-                                                           and old.state not in OPEN_STATES)):
+        # a retry of a stored chunk succeeds even past the quota (it was counted when it was committed)
+        if index is not None and (refusal.chunk_failed or refusal.quota_failed or (
+                refusal.recording_failed and old is not None and old.state not in OPEN_STATES)):
             stored = refusal.chunk or self._repo.chunk(session_id, index)
             if stored is not None:
                 self._forget(session_id, segment, index)
@@ -119,6 +143,10 @@ class Ingest:
         if refusal.held:
             self._forget(session_id, segment, index)
             raise held()
+        if refusal.quota_failed:
+            if refusal.recording_failed and old is not None:
+                self._check_open(old, session_id, segment, index)  # closed, other mode: those answers first
+            return False
         if not refusal.recording_failed or old is None:
             raise Unavailable("the recording is busy, retry")
         self._check_open(old, session_id, segment, index)

@@ -7,11 +7,13 @@ import uuid
 from typing import Any, Callable
 
 from chalicelib.domain.access import Caller
+from chalicelib.domain.access_log import AccessLog
 from chalicelib.domain.compaction import SOFT_SEGMENTS
 from chalicelib.domain.recordings.compactor import Compactor
 from chalicelib.domain.recordings.completion import Completion
 from chalicelib.domain.recordings.ingest import Ingest
 from chalicelib.domain.recordings.playback import Playback, Playbacks
+from chalicelib.domain.recordings.quota import DailyQuota
 from chalicelib.domain.recordings.records import idle_timeout
 from chalicelib.domain.recordings.seekable import SeekableRewrite
 from chalicelib.domain.recordings.sweep import Sweep
@@ -34,18 +36,22 @@ class RecordingService:
         clock: Clock = SYSTEM_CLOCK,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         soft_segments: int = SOFT_SEGMENTS,
+        daily_cap: Callable[[], int | None] = lambda: None,
+        access_log: AccessLog | None = None,
     ) -> None:
+        """`daily_cap`: maxUserBytesPerDay as it stands now; `access_log`: where its refusals are recorded."""
         self._repo = repo
         timing = clock
         compactor = Compactor(repo, steps, objects, settings, timing, new_id, soft_segments)
-        self._ingest = Ingest(repo, compactor, objects, settings, timing, new_id)
+        self._ingest = Ingest(repo, compactor, objects, settings, timing, new_id,
+                              DailyQuota(repo, daily_cap, access_log, timing))
         self._completion = Completion(repo, compactor, objects, settings, timing)
         self._sweep = Sweep(repo, self._completion, SeekableRewrite(repo, objects), objects, settings, timing)
         self._playbacks = Playbacks(repo, objects, counters, settings, timing)
 
-    def append(self, caller: Caller, session_id: str, body: bytes, index: int | None) -> None:
-        """Stage and commit one chunk (ingest.py)."""
-        self._ingest.append(caller, session_id, body, index)
+    def append(self, caller: Caller, session_id: str, body: bytes, index: int | None, ip: str | None = None) -> None:
+        """Stage and commit one chunk (ingest.py); `ip` is the caller's, for the access log of a quota refusal."""
+        self._ingest.append(caller, session_id, body, index, ip)
 
     def finalize(self, caller: Caller, session_id: str) -> str:
         """Close and complete the recording (completion.py); the state it ends in."""
