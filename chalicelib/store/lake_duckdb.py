@@ -21,7 +21,7 @@ _LOCK = threading.Lock()
 def httpfs_file() -> str:
     """The httpfs extension of the `duckdb-extension-httpfs` wheel matching the installed DuckDB."""
     import duckdb
-    import duckdb_extension_httpfs
+    import duckdb_extension_httpfs  # type: ignore[import-untyped]  # the wheel ships only the extension file
 
     root = os.path.dirname(duckdb_extension_httpfs.__file__)
     version = duckdb.__version__
@@ -38,7 +38,7 @@ def _s3_secret(endpoint: str | None, region: str) -> str:
 
     frozen = boto3.session.Session().get_credentials()
     credentials = frozen.get_frozen_credentials() if frozen is not None else None
-    options = {"TYPE": "s3", "REGION": region}
+    options: dict[str, str | None] = {"TYPE": "s3", "REGION": region}
     if credentials is not None:
         options["KEY_ID"] = credentials.access_key
         options["SECRET"] = credentials.secret_key
@@ -46,7 +46,7 @@ def _s3_secret(endpoint: str | None, region: str) -> str:
             options["SESSION_TOKEN"] = credentials.token
     parts: list[str] = []
     for name, value in options.items():
-        parts.append(f"{name} {value}" if name == "TYPE" else f"{name} {_literal(value)}")
+        parts.append(f"{name} {value}" if name == "TYPE" else f"{name} {_literal(str(value))}")
     if endpoint:
         split = urlsplit(endpoint)
         parts += [f"ENDPOINT {_literal(split.netloc)}", "URL_STYLE 'path'",
