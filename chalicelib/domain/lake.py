@@ -123,8 +123,8 @@ class LakeExporter:
 
     def _export(self, marks: Sequence[LakeMark], report: dict[str, int]) -> None:
         """One round: read, write one object per (kind, day), then clear each mark if it is still as read."""
+        version = self._clock.now_ms()  # META is read from now on: a later run reads a later META
         marked = self._outbox.read(marks)
-        version = self._clock.now_ms()  # META was read just now: a later read is a later version
         rows: dict[str, list[LakeRow]] = {kind: [] for kind in LAKE_KINDS}
         for one in marked:
             if one.meta is None:

@@ -105,9 +105,9 @@ class Outbox:
         """Delete the mark if it is still as read (same GSI2SK and nonce): True when deleted; False when it was
         rewritten meanwhile (the next run exports it again) or is gone (its partition was purged or deleted)."""
         return conditional(lambda: self._table.meta.client.delete_item(
-            TableName=self._table.name, Key={"PK": {"S": mark.pk}, "SK": {"S": mark.sk}},
+            TableName=self._table.name, Key={"PK": mark.pk, "SK": mark.sk},  # the resource's client: plain values
             ConditionExpression="GSI2SK = :marked AND nonce = :nonce",
-            ExpressionAttributeValues={":marked": {"S": mark.marked}, ":nonce": {"S": mark.nonce}},
+            ExpressionAttributeValues={":marked": mark.marked, ":nonce": mark.nonce},
         ))
 
     def clear_all(self, marks: Sequence[LakeMark]) -> int:
