@@ -7,6 +7,7 @@ from chalice.app import Rate, Request
 from chalicelib import logs
 from chalicelib.api import audit_routes as audit
 from chalicelib.api import health_routes as health
+from chalicelib.api import lake_export as lake
 from chalicelib.api import purge_routes as purge
 from chalicelib.api import recording_routes as recordings
 from chalicelib.api import session_routes as sessions
@@ -202,3 +203,8 @@ def purge_worker(event, context):
 @app.schedule(Rate(1, unit=Rate.HOURS), name="retention_sweep")
 def retention_sweep(event):
     return purge.retention_sweep()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="lake_export")
+def lake_export(event):
+    return lake.export()

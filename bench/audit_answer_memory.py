@@ -58,7 +58,7 @@ def seed(services: Any, session_id: str, events: int, commands: int) -> None:
                                f"grep -r 'pattern {start + i}' /var/log/app/*.log | tail -n 20",
                                "2026-01-01 00:00:00 INFO something happened\n...")
                  for i in range(min(1_000, commands - start))]
-        services.audit._records.put_commands(session_id, f"{start:016x}", batch, 10**9)
+        services.audit._records.put_commands(session_id, f"{start:016x}", batch, 10**9, "2026-01-01T00:00:00.000Z")
 
 
 def main() -> None:

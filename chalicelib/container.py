@@ -19,6 +19,7 @@ from chalicelib.domain.audit import AuditService, FileSessionService
 from chalicelib.domain.compaction import SOFT_SEGMENTS
 from chalicelib.domain.exports import Exports
 from chalicelib.domain.health import HealthService
+from chalicelib.domain.lake import LakeExporter
 from chalicelib.domain.purge import PurgeService
 from chalicelib.domain.recordings import RecordingService
 from chalicelib.domain.retention import RetentionService
@@ -35,7 +36,9 @@ from chalicelib.store.exports import ExportStore
 from chalicelib.store.generations import Generations
 from chalicelib.store.health import HealthProbes
 from chalicelib.store.invoker import LambdaInvoker, ThreadInvoker, no_invoker
+from chalicelib.store.lake import LakeObjects
 from chalicelib.store.objects import RecordingObjects
+from chalicelib.store.outbox import Outbox
 from chalicelib.store.purge import PurgeRepository
 from chalicelib.store.recordings import CompactionRepository, RecordingRepository
 from chalicelib.store.retention import RetentionRepository
@@ -59,6 +62,7 @@ class Services:
     purge: PurgeService
     retention: RetentionService
     health: HealthService
+    lake_export: LakeExporter
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ def build(settings: Settings, table: Table | None = None, s3: Any = None, invoke
                                    repos.objects, repos.settings, purge, settings, clock),
         health=HealthService(HealthProbes(table, s3, settings.bucket_name),
                              lambda key: repos.objects.presign(key, 60, "application/octet-stream", None), settings),
+        lake_export=LakeExporter(Outbox(table), LakeObjects(repos.objects), clock, settings.lake_export_budget_seconds),
     )
 
 

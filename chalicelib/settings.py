@@ -71,6 +71,7 @@ class Settings:
     purge_settle_seconds: float = 180.0
     worker_budget_seconds: float = 600.0
     retention_budget_seconds: float = 240.0
+    lake_export_budget_seconds: float = 40.0  # work per lake_export run (every minute; timeout 120 s)
     log_level: int = logging.INFO
     timestamp_format: str = "iso"  # one of TIMESTAMP_FORMATS
 
@@ -150,6 +151,7 @@ _NUMBERS: dict[str, tuple[str, int, int | None]] = {
     "purge_settle_seconds": ("PURGE_SETTLE_SECONDS", 0, None),
     "worker_budget_seconds": ("WORKER_BUDGET_SECONDS", 0, None),
     "retention_budget_seconds": ("RETENTION_BUDGET_SECONDS", 0, None),
+    "lake_export_budget_seconds": ("LAKE_EXPORT_BUDGET_SECONDS", 0, None),
 }
 
 

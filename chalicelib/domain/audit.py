@@ -132,7 +132,7 @@ class AuditService:
                 CommandRecord(f"cmd_{batch}{index:04d}", command.timestamp or received, command.elapsed,
                               command.command, command.output_preview)
                 for index, command in enumerate(commands)
-            ], self.limits.commands)
+            ], self.limits.commands, marked_at=received)
         except OverLimit as over:
             raise _full("session's commands", over) from None
         except AppendRefused as refusal:
@@ -274,7 +274,7 @@ class FileSessionService:
         self._records.put_events(session_id, digest, [
             FileEventRecord(f"evt_{digest}{index:04d}", timestamp, event.action, event.path, event.detail, received)
             for index, (event, timestamp) in enumerate(zip(batch.events, times, strict=True))
-        ])
+        ], marked_at=self._clock.iso_now())
         self._records.move_end(session_id, max([*times, backfill.ended_at or ""]))
 
     def _create(self, caller: Caller, session_id: str, batch: FileBatch, started_at: str) -> FileSession:

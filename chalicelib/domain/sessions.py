@@ -12,7 +12,7 @@ from chalicelib.domain.access import Caller
 from chalicelib.errors import BadRequest, Forbidden, Unavailable
 from chalicelib.model.clock import SYSTEM_CLOCK, Clock, iso
 from chalicelib.model.sessions import Connection, Cursor, ListQuery, Page, Session
-from chalicelib.store import keys
+from chalicelib.store import keys, outbox
 from chalicelib.store.sessions import GenerationMoved, SessionRepository
 from chalicelib.store.settings_store import SettingsRepository
 
@@ -148,6 +148,8 @@ class SessionService:
         )
         extra = self._recording_items(session_id, owner.user_id, protocol, now, gen, started_at, backfill.ended_at) \
             if self._recording_items else []
+        # the session's row of the audit lake, marked in the transaction that creates it
+        extra.append(outbox.session_mark(session_id, iso(now)))
         self._sessions.create(session, {"sessions": 1}, extra, gen)
         return session_id
 

@@ -7,6 +7,9 @@ Every batch is counted against its session's cap before any of it is written (do
 and input events in the session's TOTALS item, file events in the file session's `eventCount`. The count and the
 batch's first record (or, for file events, its batch marker) are one transaction, so a retried batch, which finds
 its first record already there, is counted once; a batch the cap refuses writes nothing.
+
+Commands and file events are marked for the audit lake as they are written (store/outbox.py): each transaction
+of commands puts the mark of the commands it stores; a file-event batch puts its mark after its events.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.model.audit import AppendGuard, AppendRefusal, CommandRecord, FileEventRecord, InputEvent
+from chalicelib.model.lake import COMMANDS, FILES
 from chalicelib.model.recording import FINALIZING, RECORDING
 from chalicelib.model.sessions import Cursor
 from chalicelib.store import keys, records
 from chalicelib.store.dynamo import (
     ConditionFailed,
     Entry,
+    aws_errors,
     batch_write,
     plain,
     query_items,
@@ -33,6 +38,7 @@ from chalicelib.store.dynamo import (
     transact,
     walk_page,
 )
+from chalicelib.store.outbox import Marking, put_entry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -47,6 +53,7 @@ _MAX_UNPROCESSED_ROUNDS = 8
 # entries; the bytes are counted with room to spare for attribute names and DynamoDB's own overhead)
 TRANSACTION_ENTRIES = 100
 TRANSACTION_BYTES = 3_000_000
+MARK_OVERHEAD = 400  # a lake mark's bytes besides the sort keys it lists (its keys, index keys, nonce)
 
 
 ANYONE = AppendGuard()  # the service's append: the session exists and is not held
@@ -167,15 +174,16 @@ def _size(item: Item) -> int:
     return total
 
 
-def _groups(items: Sequence[Item], room: int) -> Iterator[list[Item]]:
-    """`items` in order, cut into groups of at most `room` items and TRANSACTION_BYTES."""
+def _groups(items: Sequence[Item], room: int, listed: bool = False) -> Iterator[list[Item]]:
+    """`items` in order, cut into groups of at most `room` items and TRANSACTION_BYTES (`listed`: each group's
+    lake mark lists the items' sort keys, which count too)."""
     group: list[Item] = []
-    size = 0
+    size = MARK_OVERHEAD if listed else 0
     for item in items:
-        item_size = _size(item)
+        item_size = _size(item) + (len(str(item["SK"]).encode()) + 3 if listed else 0)
         if group and (len(group) == room or size + item_size > TRANSACTION_BYTES):
             yield group
-            group, size = [], 0
+            group, size = [], MARK_OVERHEAD if listed else 0
         group.append(item)
         size += item_size
     if group:
@@ -192,44 +200,54 @@ class Cap:
 
 
 def guarded_write(table: Table, session_id: str, guard: AppendGuard, items: Sequence[Item],
-                  cap: Cap | None = None) -> None:
+                  cap: Cap | None = None, lake: Marking | None = None) -> None:
     """Put `items` into the session's partition, each transaction with `guard`'s checks, so nothing lands once
     the session is held, deleted or (for its owner) ended; AppendRefused when a guard fails. With a `cap`, the
     first transaction also counts the batch, on conditions that its first item is new and the count stays within
     the cap (OverLimit: nothing is written); a retry finds its first item there and is not counted again. A batch
     larger than one transaction goes in several, in order: a hold landing between two of them stops the rest
     (what went before it stays, stored before the hold), and the client's retry rewrites the same keys. No items:
-    the guards are checked alone (an empty flush learns what a full one would)."""
+    the guards are checked alone (an empty flush learns what a full one would). With `lake`, each transaction
+    also puts the lake mark of the items it stores (group 00 the first transaction's, then 01, 02, ...)."""
     guards = guard_entries(table.name, session_id, guard)
     rest = list(items)
+    group_number = 0
     if cap is not None and rest:
-        _counted_first(table, session_id, guards, rest[0], cap)
-        rest = rest[1:]
+        _counted_first(table, session_id, guards, rest[0], cap, lake)
+        rest, group_number = rest[1:], 1
         if not rest:
             return
-    for group in list(_groups(rest, TRANSACTION_ENTRIES - len(guards))) or [[]]:
+    room = TRANSACTION_ENTRIES - len(guards) - (1 if lake else 0)
+    for group in list(_groups(rest, room, listed=lake is not None)) or [[]]:
+        entries = [*guards, *({"Put": {"TableName": table.name, "Item": item}} for item in group)]
+        if lake is not None and group:
+            entries.append(put_entry(table.name, lake.item(keys.session_pk(session_id), group_number,
+                                                           [str(item["SK"]) for item in group])))
+        group_number += 1
         try:
-            transact(table, [*guards, *({"Put": {"TableName": table.name, "Item": item}} for item in group)],
-                     retry_conflicts=True)
+            transact(table, entries, retry_conflicts=True)
         except ConditionFailed as failed:
             raise AppendRefused(_refusal(failed)) from failed
 
 
-def _counted_first(table: Table, session_id: str, guards: list[Entry], first: Item, cap: Cap) -> None:
-    """The guards, the batch's first item (if new) and its count, in one transaction."""
+def _counted_first(table: Table, session_id: str, guards: list[Entry], first: Item, cap: Cap,
+                   lake: Marking | None) -> None:
+    """The guards, the batch's first item (if new), its count and its lake mark (group 00), in one transaction."""
     if cap.count > cap.limit:
         raise OverLimit(0, cap.limit)
     totals = {"PK": keys.session_pk(session_id), "SK": keys.AUDIT_TOTALS}
     put: Entry = {"Put": {"TableName": table.name, "Item": first, "ConditionExpression": "attribute_not_exists(PK)"}}
+    entries = [*guards, put, _capped_add(table.name, totals, cap.counter, cap.count, cap.limit)]
+    if lake is not None:  # last: the refusal's reasons are read by position
+        entries.append(put_entry(table.name, lake.item(keys.session_pk(session_id), 0, [str(first["SK"])])))
     try:
-        transact(table, [*guards, put, _capped_add(table.name, totals, cap.counter, cap.count, cap.limit)],
-                 retry_conflicts=True)
+        transact(table, entries, retry_conflicts=True)
     except ConditionFailed as failed:
         checks = failed.failed + [False] * (len(guards) + 2 - len(failed.failed))
         if any(checks[:len(guards)]):
             raise AppendRefused(_refusal(failed)) from failed
         if checks[len(guards)]:
-            return  # a retry: the batch was counted when its first item was stored
+            return  # a retry: the batch was counted (and marked for the lake) when its first item was stored
         old = failed.old_items[len(guards) + 1] if len(failed.old_items) > len(guards) + 1 else None
         raise OverLimit(int(plain((old or {}).get(cap.counter, 0))), cap.limit) from None
 
@@ -241,13 +259,15 @@ class AuditRepository:
         self._table = table
 
     def put_commands(self, session_id: str, batch: str, commands: Sequence[CommandRecord], limit: int,
-                     guard: AppendGuard = ANYONE) -> None:
-        """Store a batch of commands under `guard`, counted against `limit` (OverLimit: nothing stored)."""
+                     marked_at: str, guard: AppendGuard = ANYONE) -> None:
+        """Store a batch of commands under `guard`, counted against `limit` (OverLimit: nothing stored), each
+        transaction with the lake mark of its commands (marked at `marked_at`)."""
         items = _doc_items(keys.session_pk(session_id), "command", [
             (keys.command_sk(keys.sortable_elapsed(command.elapsed), batch, index), records.command_doc(command))
             for index, command in enumerate(commands)
         ])
-        guarded_write(self._table, session_id, guard, items, Cap("commands", len(items), limit))
+        guarded_write(self._table, session_id, guard, items, Cap("commands", len(items), limit),
+                      Marking(COMMANDS, batch, marked_at))
 
     def commands(self, session_id: str) -> Iterator[CommandRecord]:
         """Every command of the session, ordered by elapsed (the sort key's order), read page after page."""
@@ -318,11 +338,19 @@ class FileEventRepository:
             return received_at
         return str(before.get("receivedAt") or received_at)  # markers written before this change have none
 
-    def put_events(self, session_id: str, batch: str, events: Sequence[FileEventRecord]) -> None:
-        write_all(self._table, _doc_items(keys.file_session_pk(session_id), "fileEvent", [
+    def put_events(self, session_id: str, batch: str, events: Sequence[FileEventRecord], marked_at: str) -> None:
+        """Write the events (BatchWriteItem: not atomic), then, once every one is stored, their lake mark: a mark
+        names only events that exist. A client's retry rewrites the same events and mark."""
+        pk = keys.file_session_pk(session_id)
+        items = _doc_items(pk, "fileEvent", [
             (keys.file_event_sk(event.timestamp, event.received_at, batch, index), records.file_event_doc(event))
             for index, event in enumerate(events)
-        ]))
+        ])
+        write_all(self._table, items)
+        if items:
+            mark = Marking(FILES, batch, marked_at).item(pk, 0, [str(item["SK"]) for item in items])
+            with aws_errors():
+                self._table.put_item(Item=mark)
 
     def move_end(self, session_id: str, ended_at: str) -> None:
         """Set endedAt to `ended_at` unless it is already later (batches may arrive out of order)."""

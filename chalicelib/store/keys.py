@@ -27,10 +27,13 @@
 | sweep marker         | SESSION#<id>    | OPEN           | GSI2 OPEN#RECORDING / <due ISO>#<id>         |
 | indexed chunk        | SESSION#<id>    | CHUNK#<index%010d> |                                          |
 | multipart part       | SESSION#<id>    | PART#<n%05d>   | (WebM: + scan state and packed cues after it) |
+| lake mark (outbox)   | SESSION#<id>    | LAKE#commands#<batch>#<group%02d>, LAKE#sessions (rewritten)  |
+|   (of file events)   | FILES#<id>      | LAKE#files#<batch>#00 | GSI2 LAKE#<00..15> / <marked>#<PK>#<SK> |
 
 S3 keys: `staging/<sessionId>/<name>` (chunks awaiting compaction), `recordings/<sessionId>.<webm|cast>`,
 `recordings/<sessionId>.seekable.webm` (the WebM with Duration and Cues that replaces the client's object once
-verified; docs/seekable-webm.md).
+verified; docs/seekable-webm.md), `lake/<kind>/day=YYYY-MM-DD/<run>.json` (the audit lake, docs/search.md).
+A lake mark (store/outbox.py) lists the records its write stored, until `lake_export` has copied them to the lake.
 The OPEN marker is the sweeper's sparse index: it exists while a recording is open or has work left after
 completion (staging cleanup, digest); its sort key is the moment the sweeper should look next.
 
@@ -81,6 +84,10 @@ RETAIN = "RETAIN"
 RETAIN_PK = "RECORDINGS"
 RETENTION_STATE_SK = "RETENTION"
 RECONCILE_STATE_SK = "RECONCILE"
+LAKE_MARK_PREFIX = "LAKE#"  # SESSION#<id> / FILES#<id> partitions: the lake's outbox marks
+LAKE_SESSIONS_SK = "LAKE#sessions"
+LAKE_SHARDS = 16
+LAKE_PREFIX = "lake/"
 STAGING_PREFIX = "staging/"
 RECORDINGS_PREFIX = "recordings/"
 
@@ -88,6 +95,7 @@ BY_USER_INDEX = "GSI1"
 ALL_INDEX = "GSI2"
 BY_PROTOCOL_INDEX = "GSI3"
 OPEN_INDEX = ALL_INDEX  # sparse use of GSI2 by the OPEN markers, in a partition of its own
+LAKE_INDEX = ALL_INDEX  # sparse use of GSI2 by the lake's outbox marks, in 16 partitions of their own
 
 
 def session_pk(session_id: str) -> str:
@@ -227,6 +235,34 @@ def chunk_sk(index: int) -> str:
 
 def open_sort_key(due: str, session_id: str) -> str:
     return f"{due}#{session_id}"
+
+
+def lake_mark_sk(kind: str, batch: str, group: int) -> str:
+    return f"{LAKE_MARK_PREFIX}{kind}#{batch}#{group:02d}"
+
+
+def lake_shard(pk: str) -> int:
+    """The outbox shard of a partition: fixed by its key, so a rewritten mark stays in its shard."""
+    import zlib
+
+    return zlib.crc32(pk.encode()) % LAKE_SHARDS
+
+
+def lake_pk(shard: int) -> str:
+    # one index partition per shard: every audit write marks one, and a partition takes ~1,000 writes a second
+    return f"{LAKE_MARK_PREFIX}{shard:02d}"
+
+
+def lake_mark_sort_key(marked_at: str, pk: str, sk: str) -> str:
+    return f"{marked_at}#{pk}#{sk}"
+
+
+def lake_day_prefix(kind: str, day: str) -> str:
+    return f"{LAKE_PREFIX}{kind}/day={day}/"
+
+
+def lake_key(kind: str, day: str, run: str) -> str:
+    return f"{lake_day_prefix(kind, day)}{run}.json"
 
 
 def staging_prefix(session_id: str) -> str:

@@ -37,7 +37,7 @@ from chalicelib.model.recording import (
 )
 from chalicelib.model.sessions import Session
 from chalicelib.store import generations as generation
-from chalicelib.store import keys, records
+from chalicelib.store import keys, outbox, records
 from chalicelib.store.counters import counter_update, daily_bytes_update
 from chalicelib.store.dynamo import (
     ConditionFailed,
@@ -368,12 +368,14 @@ class RecordingRepository(_RecordingItems):
                      {":failed": FAILED.value, ":reason": reason, ":closed": CLOSED.value})
 
     def record_completion(self, session_id: str, outcome: RecordingState, meta_changes: Mapping[str, Any],
-                          finished: FinishedObject | None, next_task: tuple[str, Task] | None, gen: int = 0) -> bool:
-        """REC done, META told, the recording (`finished`: its object, None when it is empty) counted in the
-        session's purge generation `gen` (which must still be current) and entered in the retention index, the
-        OPEN marker moved on or removed: one transaction. False when REC is no longer closed or a purge passed the
-        session's generation."""
+                          finished: FinishedObject | None, next_task: tuple[str, Task] | None, marked_at: str,
+                          gen: int = 0) -> bool:
+        """REC done, META told (and the session marked for the audit lake at `marked_at`), the recording
+        (`finished`: its object, None when it is empty) counted in the session's purge generation `gen` (which
+        must still be current) and entered in the retention index, the OPEN marker moved on or removed: one
+        transaction. False when REC is no longer closed or a purge passed the session's generation."""
         entries = _completion_entries(self._name, session_id, outcome, meta_changes, gen)
+        entries.append(outbox.put_entry(self._name, outbox.session_mark(session_id, marked_at)))
         if finished is not None:
             entries.append(generation.check_entry(self._name, gen))
             entries.append(counter_update(self._name, {"recordings": 1}, gen=gen))
@@ -398,8 +400,11 @@ class RecordingRepository(_RecordingItems):
         return self._transact(entries) is None
 
     # ---- META and markers ------------------------------------------------------------------------------------
-    def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None) -> bool:
-        """SET `changes` on META (if it exists, and `only_if_missing` is not set yet): True when written."""
+    def update_meta(self, session_id: str, changes: Mapping[str, Any], only_if_missing: str | None = None,
+                    marked_at: str | None = None) -> bool:
+        """SET `changes` on META (if it exists, and `only_if_missing` is not set yet): True when written.
+        `marked_at`: a change the audit lake shows (the session's end): META and the session's lake mark in one
+        transaction."""
         names = {f"#m{i}": name for i, name in enumerate(changes)}
         values = {f":m{i}": value for i, value in enumerate(changes.values())}
         kwargs: dict[str, Any] = {
@@ -411,6 +416,9 @@ class RecordingRepository(_RecordingItems):
         if only_if_missing:
             names["#guard"] = only_if_missing
             kwargs["ConditionExpression"] += " AND attribute_not_exists(#guard)"
+        if marked_at is not None:
+            return self._transact([{"Update": {"TableName": self._name, **kwargs}},
+                                   outbox.put_entry(self._name, outbox.session_mark(session_id, marked_at))]) is None
         return conditional(lambda: self._table.update_item(**kwargs))  # a session gone (or guarded) keeps as it is
 
     def move_marker(self, session_id: str, due: str, task: Task) -> None:

@@ -106,7 +106,8 @@ class Completion:
         except staging.LostChunk as lost:
             log.error("recording %s lost staged chunk %s", session_id, lost)
             self._repo.fail(session_id, f"staged chunk {lost} vanished")
-            self._repo.update_meta(session_id, {"recordingState": FAILED, "endedAt": self._clock.iso_now()})
+            now = self._clock.iso_now()
+            self._repo.update_meta(session_id, {"recordingState": FAILED, "endedAt": now}, marked_at=now)
             return FAILED
 
     def _write_object(self, rec: Recording) -> str:
@@ -117,7 +118,8 @@ class Completion:
         session_id, queue, key, total = rec.session_id, rec.queue, object_key(rec), rec.size
         for _attempt in range(COMPLETION_ATTEMPTS):
             finished = FinishedObject(key, total, started_at(rec)) if total else None
-            if self._repo.record_completion(session_id, outcome, meta, finished, next_task, gen=rec.gen):
+            if self._repo.record_completion(session_id, outcome, meta, finished, next_task, self._clock.iso_now(),
+                                            gen=rec.gen):
                 staging.clean(self._objects, session_id, queue)
                 break
             # a purge moved this held session to the next generation meanwhile (or closed its own): look again
